@@ -1,0 +1,200 @@
+"""Compose a short extractive answer from the sentences of the retrieved passages, each one cited."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.chunk import split_sentences
+from qa.retrieve import Candidate, keywords, to_hit
+from qa.types import Answer, Citation
+
+Encode = Callable[[list[str]], np.ndarray]
+
+# Below this cosine between the question and its best sentence, no passage answers the question.
+# Chosen on questions.jsonl sets (see bench/quality.py and bench/results.md).
+FOUND_THRESHOLD = 0.40
+MAX_SENTENCES = 3
+SNIPPET_CHARS = 420
+
+_BOILERPLATE = re.compile(
+    r"(cookie|advertis|subscribe|sign up|newsletter|all rights reserved|click here|share on|"
+    r"read more|terms of (use|service)|privacy policy|javascript|your browser|how relevant is this ad|"
+    r"video player|log ?in|download the app|follow us|©)",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b", re.I)
+_MONTHS = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
+_DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b{_MONTHS}\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today)\b", re.I)
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+
+
+def answer_type(question: str) -> str | None:
+    q = question.lower()
+    if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage|percent|share|amount)\b|\bhow (old|long|far|big|large)\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b", q):
+        return "date"
+    if re.search(r"\bwho\b|\bwhom\b|\bwhose\b", q):
+        return "name"
+    if re.search(r"\bwhere\b|\bwhich (country|city|state|continent|nation)\b", q):
+        return "place"
+    return None
+
+
+def _type_match(kind: str | None, sentence: str) -> float:
+    if kind == "number":
+        return 1.0 if _NUMBER.search(sentence) else 0.0
+    if kind == "date":
+        return 1.0 if _DATE.search(sentence) else 0.0
+    if kind in ("name", "place"):
+        return 1.0 if _NAME.search(sentence) else 0.0
+    return 0.0
+
+
+def _stem(word: str) -> str:
+    return word[:6]
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    passage: int  # index into the candidates
+    start: int
+    end: int
+    text: str
+    semantic: float
+    score: float
+
+
+def _sentences(candidates: Sequence[Candidate]) -> list[tuple[int, int, int, str]]:
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for p, cand in enumerate(candidates):
+        for span in split_sentences(cand.row.text):
+            start, end = cand.row.start + span.start, cand.row.start + span.end
+            text = cand.row.text[span.start : span.end]
+            key = (cand.row.article_id, start)
+            if key in seen or len(text) < 12 or _BOILERPLATE.search(text):
+                continue
+            seen.add(key)
+            out.append((p, start, end, text))
+    return out
+
+
+def score_sentences(question: str, question_vector: np.ndarray, candidates: Sequence[Candidate], encode: Encode) -> list[ScoredSentence]:
+    sentences = _sentences(candidates)
+    if not sentences:
+        return []
+    vectors = encode([s[3] for s in sentences])
+    semantic = vectors @ question_vector.reshape(-1)
+    terms = {_stem(w) for w in keywords(question)}
+    kind = answer_type(question)
+    scored = []
+    for (p, start, end, text), sim in zip(sentences, semantic, strict=True):
+        words = {_stem(w) for w in keywords(text)}
+        overlap = len(terms & words) / len(terms) if terms else 0.0
+        prior = 1.0 / (p + 2)
+        score = float(sim) + 0.35 * overlap + 0.12 * _type_match(kind, text) + 0.1 * prior
+        scored.append(ScoredSentence(p, start, end, text, float(sim), score))
+    scored.sort(key=lambda s: s.score, reverse=True)
+    return scored
+
+
+def _snippet(cand: Candidate, start: int, end: int) -> tuple[str, int]:
+    """The passage around a sentence, cut at word boundaries to about SNIPPET_CHARS characters."""
+    row = cand.row
+    room = max(SNIPPET_CHARS - (end - start), 0) // 2
+    lo, hi = max(row.start, start - room), min(row.end, end + room)
+    text = row.text[lo - row.start : hi - row.start]
+    if lo > row.start and " " in text[: start - lo]:
+        cut = text.index(" ") + 1
+        lo, text = lo + cut, text[cut:]
+    if hi < row.end and " " in text[end - lo :]:
+        text = text[: text.rindex(" ")]
+    return text, lo
+
+
+def _page(cand: Candidate, offset: int) -> int | None:
+    starts = cand.row.page_starts
+    return (sum(1 for s in starts if s <= offset) or 1) if starts else None
+
+
+def compose(
+    question: str,
+    question_vector: np.ndarray,
+    candidates: Sequence[Candidate],
+    encode: Encode,
+    *,
+    threshold: float = FOUND_THRESHOLD,
+) -> Answer:
+    """Pick the 1-3 sentences that best answer the question and cite each; refuse below `threshold`."""
+    scored = score_sentences(question, question_vector, candidates, encode)
+    passages = [to_hit(c) for c in candidates]
+    if not scored:
+        return Answer(question, "The indexed articles hold nothing related to this question.", False, [], passages)
+
+    best = scored[0]
+    found = best.semantic >= threshold
+    if found:
+        chosen = [best]
+        for s in scored[1:]:
+            if len(chosen) == MAX_SENTENCES or s.score < best.score - 0.12:
+                break
+            if s.semantic >= threshold and not any(_overlaps(s, c) for c in chosen):
+                chosen.append(s)
+    else:
+        chosen = _closest_per_passage(scored, 3)
+
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for s in chosen:
+        cand = candidates[s.passage]
+        snippet, snippet_start = _snippet(cand, s.start, s.end)
+        n = len(citations) + 1
+        citations.append(
+            Citation(
+                n=n,
+                article_id=cand.row.article_id,
+                title=cand.row.title,
+                source=cand.row.source,
+                date=cand.row.date,
+                start=s.start,
+                end=s.end,
+                sentence=s.text,
+                snippet=snippet,
+                snippet_start=snippet_start,
+                page=_page(cand, s.start),
+            )
+        )
+        parts.append(f"{_one_line(s.text)} [{n}]")
+    if found:
+        text = " ".join(parts)
+    else:
+        text = "I could not find an answer to that in the indexed articles. The closest passages are cited below."
+    return Answer(question, text, found, citations, passages)
+
+
+def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:
+    if a.passage == b.passage and a.start < b.end and b.start < a.end:
+        return True
+    wa, wb = set(keywords(a.text)), set(keywords(b.text))
+    return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) > 0.7
+
+
+def _closest_per_passage(scored: Sequence[ScoredSentence], limit: int) -> list[ScoredSentence]:
+    chosen: list[ScoredSentence] = []
+    passages: set[int] = set()
+    for s in scored:
+        if s.passage not in passages:
+            chosen.append(s)
+            passages.add(s.passage)
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

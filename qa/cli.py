@@ -1,0 +1,261 @@
+"""The `qa` command line: a thin layer over qa.core.QA. Heavy libraries load only inside commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from qa.errors import QAError
+from qa.text import safe
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="qa",
+    help=(
+        "Ask questions about your articles and get answers that cite the exact passage.\n\n"
+        "Example: qa index ~/articles && qa ask \"How many U.S. troops were in Iraq?\""
+    ),
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+IndexDir = Annotated[
+    Path,
+    typer.Option("--index-dir", envvar="QA_INDEX_DIR", help="Index folder.", show_default=True),
+]
+Model = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        envvar="QA_MODEL",
+        help="sentence-transformers model name or folder (default: the index's model, else all-MiniLM-L6-v2).",
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+Since = Annotated[str | None, typer.Option("--since", help="Only articles dated on or after (YYYY-MM-DD).")]
+Until = Annotated[str | None, typer.Option("--until", help="Only articles dated on or before (YYYY-MM-DD).")]
+
+
+def fail(message: str, code: int) -> None:
+    typer.echo(f"qa: {safe(message)}", err=True)
+    raise typer.Exit(code)
+
+
+def friendly_errors(func: F) -> F:
+    """Known problems print one line and exit non-zero; nothing prints a traceback unless QA_DEBUG is set."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except QAError as exc:
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted; the index is unchanged since its last completed step", 130)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+            if os.environ.get("QA_DEBUG"):
+                raise
+            fail(f"unexpected error: {type(exc).__name__}: {exc} (set QA_DEBUG=1 for details)", 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _qa(index_dir: Path, model: str | None = None):  # type: ignore[no-untyped-def]
+    from qa.core import QA
+
+    return QA(index_dir, model)
+
+
+def _date(value: str | None, flag: str) -> str | None:
+    if value is None:
+        return None
+    from qa.ingest import normalize_date
+
+    iso = normalize_date(value)
+    if iso is None:
+        raise QAError(f"{flag} {value!r} is not a date: use YYYY-MM-DD")
+    return iso
+
+
+@app.callback(invoke_without_command=True)
+def main(ctx: typer.Context, index_dir: IndexDir = Path("index"), model: Model = None) -> None:
+    """Ask questions about your articles and get answers that cite the exact passage.
+
+    Run `qa` alone to open the terminal UI.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(chat, index_dir=index_dir, model=model)
+
+
+@app.command()
+@friendly_errors
+def index(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to index (default: seeds/).", show_default=False)
+    ] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and build it again.")] = False,
+    index_dir: IndexDir = Path("index"),
+    model: Model = None,
+) -> None:
+    """Add or update articles (.txt .md .html .jsonl .pdf) in the index.
+
+    Only new or changed articles are embedded; articles whose files are gone from an indexed
+    folder are removed.
+
+    Example: qa index ~/news articles.jsonl
+    """
+    qa = _qa(index_dir, model)
+    show_bar = sys.stderr.isatty()
+    with typer.progressbar(length=1000, label="indexing", file=sys.stderr, show_eta=True) if show_bar else _NoBar() as bar:
+        state = {"done": 0}
+
+        def progress(done: int, total: int) -> None:
+            step = int(1000 * done / max(total, 1))
+            if step > state["done"]:
+                bar.update(step - state["done"])
+                state["done"] = step
+
+        report = qa.index(paths or None, rebuild=rebuild, progress=progress)
+    for skipped in report.skipped[:20]:
+        typer.echo(f"skipped {safe(skipped.source)}: {safe(skipped.reason)}", err=True)
+    if len(report.skipped) > 20:
+        typer.echo(f"... and {len(report.skipped) - 20} more skipped", err=True)
+    stats = qa.stats()
+    typer.echo(f"{report.summary()}; the index holds {stats.articles} articles, {stats.chunks} chunks")
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
+@app.command()
+@friendly_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in quotes.")],
+    k: Annotated[int, typer.Option("-k", "--top", min=1, max=50, help="Passages to draw on.")] = 5,
+    as_json: Json = False,
+    since: Since = None,
+    until: Until = None,
+    index_dir: IndexDir = Path("index"),
+    model: Model = None,
+) -> None:
+    """Answer a question from the indexed articles, with numbered sources.
+
+    Example: qa ask "How many U.S. troops were in Iraq as of late September?"
+    """
+    qa = _qa(index_dir, model)
+    answer = qa.ask(question, k, since=_date(since, "--since"), until=_date(until, "--until"))
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return
+    typer.echo(safe(answer.text))
+    if answer.citations:
+        typer.echo("\nSources:" if answer.found else "\nClosest passages:")
+    for c in answer.citations:
+        where = ", ".join(x for x in (c.date, f"p. {c.page}" if c.page else None) if x)
+        typer.echo(f"[{c.n}] {safe(c.title)}" + (f" ({where})" if where else ""))
+        typer.echo(f"    {safe(c.source)}  chars {c.start}-{c.end}")
+        typer.echo(f"    \"{safe(' '.join(c.snippet.split()))}\"")
+
+
+@app.command()
+@friendly_errors
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("-k", "--top", min=1, max=100, help="Passages to show.")] = 5,
+    as_json: Json = False,
+    since: Since = None,
+    until: Until = None,
+    index_dir: IndexDir = Path("index"),
+    model: Model = None,
+) -> None:
+    """Show the best-matching passages with scores and character spans.
+
+    Example: qa search "NATO training mission" -k 3
+    """
+    hits = _qa(index_dir, model).search(query, k, since=_date(since, "--since"), until=_date(until, "--until"))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "rank": rank,
+                        "score": round(h.score, 5),
+                        "article_id": h.article_id,
+                        "title": h.title,
+                        "source": h.source,
+                        "date": h.date,
+                        "start": h.start,
+                        "end": h.end,
+                        "page": h.page,
+                        "text": h.text,
+                    }
+                    for rank, h in enumerate(hits, start=1)
+                ],
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not hits:
+        typer.echo("no passages match")
+    for rank, h in enumerate(hits, start=1):
+        typer.echo(f"{rank}. [{h.score:.4f}] {safe(h.title)}  ({safe(h.source)}, chars {h.start}-{h.end})")
+        text = " ".join(h.text.split())
+        typer.echo(f"   {safe(text[:300])}{'…' if len(text) > 300 else ''}")
+
+
+@app.command()
+@friendly_errors
+def articles(as_json: Json = False, index_dir: IndexDir = Path("index")) -> None:
+    """List the articles in the index.
+
+    Example: qa articles --json
+    """
+    qa = _qa(index_dir)
+    rows = qa.articles()
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        typer.echo(f"{row['id']}  {row['date'] or '          '}  {row['chunks']:>4} chunks  {safe(str(row['title']))}")
+    stats = qa.stats()
+    typer.echo(f"{stats.articles} articles, {stats.chunks} chunks, model {stats.model}")
+
+
+@app.command()
+@friendly_errors
+def chat(index_dir: IndexDir = Path("index"), model: Model = None) -> None:
+    """Open the terminal UI (the same as running `qa` alone).
+
+    Example: qa chat --index-dir ~/news-index
+    """
+    try:
+        from qa.tui.app import QAApp
+    except ImportError:
+        typer.echo(app.info.help or "")
+        typer.echo("\nRun `qa --help` for the commands.")
+        return
+    QAApp(index_dir=index_dir, model=model).run()
+
+
+def run() -> None:
+    app()

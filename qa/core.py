@@ -1,0 +1,207 @@
+"""The one API the CLI and the terminal UI call: index articles, search passages, answer questions."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import BadQuestion, IndexProblem
+from qa.store import REBUILD_HINT, Store, load_vectors
+from qa.types import Answer, Article, Hit, IndexReport, IndexStats
+
+DEFAULT_INDEX_DIR = Path("index")
+MAX_QUESTION_CHARS = 4000  # the model reads at most 256 tokens; more text only slows the keyword search
+
+
+def default_seeds_dir() -> Path:
+    """`seeds/` in the working folder, else the one shipped beside the package."""
+    here = Path("seeds")
+    return here if here.is_dir() else Path(__file__).resolve().parent.parent / "seeds"
+
+
+def clean_question(question: str) -> str:
+    text = " ".join(question.split())
+    if not text:
+        raise BadQuestion("the question is empty: type a question, e.g. qa ask \"Who leads NATO?\"")
+    return text[:MAX_QUESTION_CHARS]
+
+
+class QA:
+    """An index folder opened for reading (lazily) and writing (`index`)."""
+
+    def __init__(self, index_dir: str | Path = DEFAULT_INDEX_DIR, model: str | None = None) -> None:
+        self.index_dir = Path(index_dir)
+        self.model = model
+        self._store: Store | None = None
+        self._vectors = None
+        self._embedder = None
+        self._generation = -1
+        self._lock = threading.RLock()
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return (self.index_dir / "qa.sqlite").exists()
+
+    def load(self) -> None:
+        """Open the index and the query model now (the TUI calls this in a worker at start-up)."""
+        with self._lock:
+            store = self._open_store()
+            self._refresh_vectors(store)
+            if self._embedder is None:
+                from qa.embed import OnnxEmbedder
+
+                model_dir = self.index_dir / str(store.manifest.get("model_dir", ""))
+                if not (model_dir / "embedder.json").exists():
+                    raise IndexProblem(f"{model_dir} (the query model) is missing: {REBUILD_HINT}")
+                self._embedder = OnnxEmbedder(model_dir)
+
+    def _open_store(self) -> Store:
+        if self._store is None:
+            store = Store(self.index_dir, readonly=True)
+            manifest = store.manifest
+            if not manifest.get("model"):
+                store.close()
+                raise IndexProblem(f"no index in {self.index_dir}: run `qa index` to build one")
+            from qa.store import FORMAT_VERSION
+
+            if manifest.get("format_version") != FORMAT_VERSION:
+                store.close()
+                raise IndexProblem(
+                    f"{store.db_path} has index format {manifest.get('format_version')}, "
+                    f"this qa reads format {FORMAT_VERSION}: {REBUILD_HINT}"
+                )
+            if self.model and self.model != manifest["model"]:
+                store.close()
+                raise IndexProblem(
+                    f"index was built with model '{manifest['model']}', not '{self.model}': "
+                    f"{REBUILD_HINT} --model {self.model}"
+                )
+            self._store = store
+        return self._store
+
+    def _refresh_vectors(self, store: Store) -> None:
+        """Pick up the vectors a writer published since the last question."""
+        store.refresh_manifest()
+        generation = int(store.manifest.get("generation", 0))
+        if generation != self._generation:
+            self._vectors = load_vectors(store)
+            self._generation = generation
+
+    def _reader(self):  # type: ignore[no-untyped-def]
+        self.load()
+        assert self._store is not None and self._embedder is not None and self._vectors is not None
+        return self._store, self._vectors, self._embedder
+
+    def stats(self) -> IndexStats:
+        with self._lock:
+            store = self._open_store()
+            articles, chunks = store.counts()
+            return IndexStats(
+                articles=articles,
+                chunks=chunks,
+                model=str(store.manifest.get("model")),
+                dim=int(store.manifest.get("dim", 0)),
+                index_type=str(store.manifest.get("index_type", "flat")),
+            )
+
+    def article(self, article_id: str) -> Article | None:
+        with self._lock:
+            return self._open_store().article(article_id)
+
+    def articles(self) -> list[dict[str, object]]:
+        with self._lock:
+            return self._open_store().list_articles()
+
+    def search(
+        self, query: str, k: int = 5, *, since: str | None = None, until: str | None = None
+    ) -> list[Hit]:
+        from qa.retrieve import retrieve, to_hit
+
+        query = clean_question(query)
+        with self._lock:
+            store, vectors, embedder = self._reader()
+            vector = embedder.encode([query])[0]
+            return [to_hit(c) for c in retrieve(store, vectors, vector, query, k, since=since, until=until)]
+
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        context: str | None = None,
+    ) -> Answer:
+        """Answer from the k best passages. `context` (the previous question) helps short follow-ups."""
+        question = clean_question(question)
+        answer = self._ask(question, question, k, since, until)
+        if not answer.found and context:
+            followup = self._ask(question, f"{clean_question(context)} {question}", k, since, until)
+            if followup.found:
+                return followup
+        return answer
+
+    def _ask(self, shown: str, query: str, k: int, since: str | None, until: str | None) -> Answer:
+        from qa.answer import compose
+        from qa.retrieve import retrieve
+
+        with self._lock:
+            started = time.perf_counter()
+            store, vectors, embedder = self._reader()
+            loaded = time.perf_counter()
+            vector = embedder.encode([query])[0]
+            embedded = time.perf_counter()
+            candidates = retrieve(store, vectors, vector, query, k, since=since, until=until)
+            retrieved = time.perf_counter()
+            answer = compose(query, vector, candidates, embedder.encode)
+            done = time.perf_counter()
+        answer.question = shown
+        answer.timings_ms = {
+            "load": (loaded - started) * 1000,
+            "embed": (embedded - loaded) * 1000,
+            "retrieve": (retrieved - embedded) * 1000,
+            "answer": (done - retrieved) * 1000,
+            "total": (done - started) * 1000,
+        }
+        return answer
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def index(
+        self,
+        paths: Sequence[str | Path] | None = None,
+        *,
+        rebuild: bool = False,
+        progress=None,  # type: ignore[no-untyped-def]
+    ) -> IndexReport:
+        from qa.indexer import run_index
+
+        report = run_index(
+            self.index_dir, list(paths) if paths else [default_seeds_dir()],
+            model=self.model, rebuild=rebuild, progress=progress,
+        )
+        self.close()  # the next question opens the new index
+        return report
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+            self._store = None
+            self._vectors = None
+            self._embedder = None
+            self._generation = -1
+
+
+def env_index_dir() -> Path:
+    return Path(os.environ.get("QA_INDEX_DIR") or DEFAULT_INDEX_DIR)
+
+
+def unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)

@@ -1,0 +1,25 @@
+"""Errors a user can fix. The CLI prints `str(exc)` on one line and exits with `exit_code`."""
+
+
+class QAError(Exception):
+    exit_code = 1
+
+
+class ModelNotFound(QAError):
+    exit_code = 2
+
+
+class IndexProblem(QAError):
+    """The index is missing, corrupt, foreign or built differently; the message names the fix."""
+
+    exit_code = 2
+
+
+class IndexBusy(QAError):
+    """Another process is writing the index."""
+
+    exit_code = 3
+
+
+class BadQuestion(QAError):
+    exit_code = 2

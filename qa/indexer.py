@@ -1,0 +1,327 @@
+"""Build and update an index folder from articles on disk: only new or changed articles are embedded."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.chunk import ChunkSettings, chunk_text
+from qa.embed import DEFAULT_MODEL, OnnxEmbedder, TokenCounter, ensure_onnx_model
+from qa.errors import IndexProblem
+from qa.ingest import discover_files, read_file
+from qa.lock import writer_lock
+from qa.store import FORMAT_VERSION, REBUILD_HINT, Store, vector_file
+from qa.types import Article, Chunk, IndexReport, Skipped
+from qa.vectors import VectorIndex
+
+Progress = Callable[[int, int], None]  # (bytes of input done, bytes in all)
+BATCH_CHUNKS = 256
+CHECKPOINT_SECONDS = 60.0
+
+
+def content_hash(article: Article) -> str:
+    payload = json.dumps(
+        [article.title, article.text, article.date, article.url, article.source, list(article.page_starts)]
+    )
+    return hashlib.sha1(payload.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def model_dir_name(model: str) -> str:
+    return "model-" + hashlib.sha1(model.encode()).hexdigest()[:10]
+
+
+def model_cache_dir() -> Path:
+    """Where exported models are kept between index folders (QA_CACHE_DIR overrides)."""
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("QA_CACHE_DIR") or user_cache_dir("qa")) / "models"
+
+
+def prepare_model(model: str, model_dir: Path) -> None:
+    """Put the ONNX export of `model` in the index folder; export once per machine, then copy."""
+    if (model_dir / "embedder.json").exists():
+        ensure_onnx_model(model, model_dir)  # cheap when it is the same model
+        return
+    try:
+        cached = ensure_onnx_model(model, model_cache_dir() / model_dir.name)
+    except OSError:  # no writable cache: export straight into the index
+        ensure_onnx_model(model, model_dir)
+        return
+    tmp = model_dir.with_name(model_dir.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(cached, tmp)
+    shutil.rmtree(model_dir, ignore_errors=True)
+    os.replace(tmp, model_dir)
+
+
+@dataclass
+class _Pending:
+    article: Article
+    origin: str
+    digest: str
+    chunks: list[Chunk]
+    is_new: bool
+
+
+def run_index(
+    index_dir: Path,
+    paths: Sequence[str | Path],
+    *,
+    model: str | None = None,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Add, update and remove articles so the index matches `paths`. One writer at a time."""
+    with writer_lock(index_dir):
+        store = Store(index_dir, readonly=False)
+        try:
+            return _Indexer(store, model, rebuild, progress).run(paths)
+        finally:
+            store.close()
+
+
+class _Indexer:
+    def __init__(self, store: Store, model: str | None, rebuild: bool, progress: Progress | None) -> None:
+        self.store = store
+        self.rebuild = rebuild
+        self.progress = progress
+        self.report = IndexReport()
+        old = store.manifest
+        # A rebuild keeps counting generations, so it never overwrites the file readers have open.
+        self.previous_generation = int(old.get("generation", 0))
+        if old and not rebuild:
+            if old.get("format_version") != FORMAT_VERSION:
+                raise IndexProblem(
+                    f"{store.db_path} has index format {old.get('format_version')}, "
+                    f"this qa reads format {FORMAT_VERSION}: {REBUILD_HINT}"
+                )
+            if model and model != old.get("model"):
+                raise IndexProblem(
+                    f"index was built with model '{old.get('model')}', not '{model}': "
+                    f"{REBUILD_HINT} --model {model}"
+                )
+        self.model = model or (old.get("model") if old and not rebuild else None) or DEFAULT_MODEL
+        self.model_dir = store.index_dir / model_dir_name(self.model)
+        prepare_model(self.model, self.model_dir)
+        self.counter = TokenCounter(self.model_dir)
+        self.settings = ChunkSettings(max_tokens=self.counter.content_limit)
+        if old and not rebuild and old.get("chunking") != self.settings.as_dict():
+            raise IndexProblem(f"index was built with other chunking settings: {REBUILD_HINT}")
+        self._embedder: OnnxEmbedder | None = None
+        self.pending: list[_Pending] = []
+        self.dirty = False
+        self.last_checkpoint = time.monotonic()
+
+    @property
+    def embedder(self) -> OnnxEmbedder:
+        if self._embedder is None:  # loading the model costs time: only when there is text to embed
+            self._embedder = OnnxEmbedder(self.model_dir)
+        return self._embedder
+
+    # -- the run ----------------------------------------------------------------------------------
+
+    def run(self, paths: Sequence[str | Path]) -> IndexReport:
+        started = time.perf_counter()
+        store = self.store
+        if self.rebuild:
+            # One transaction for the whole rebuild: readers keep the old index until it commits,
+            # and a crash rolls back to it.
+            store.conn.execute("BEGIN IMMEDIATE")
+            try:
+                store.clear()
+                self._write_manifest()
+                self.vectors = VectorIndex.empty(self.embedder.dim)
+                self._ingest(paths)
+                self._finish()
+            except BaseException:
+                store.conn.execute("ROLLBACK")
+                raise
+        else:
+            with store.transaction():
+                self._write_manifest()
+            self.vectors = self._reconciled_vectors()
+            self._ingest(paths)
+            with store.transaction():
+                self._finish()
+        self._remove_stale_files()
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _write_manifest(self) -> None:
+        if self.store.manifest.get("model") == self.model and not self.rebuild:
+            return
+        dim = self.embedder.dim
+        self.store.set_manifest(
+            format_version=FORMAT_VERSION,
+            model=self.model,
+            model_dir=self.model_dir.name,
+            dim=dim,
+            max_seq_length=self.counter.max_seq_length,
+            chunking=self.settings.as_dict(),
+            generation=self.previous_generation,
+        )
+
+    def _reconciled_vectors(self) -> VectorIndex:
+        """The last saved vectors, brought in line with SQLite (which a crash may have left ahead)."""
+        store = self.store
+        dim = int(store.manifest["dim"])
+        generation = int(store.manifest.get("generation", 0))
+        wanted = store.chunk_ids()
+        try:
+            vectors = (
+                VectorIndex.load(vector_file(store.index_dir, generation), dim, hint=REBUILD_HINT, writable=True)
+                if generation
+                else VectorIndex.empty(dim)
+            )
+        except IndexProblem:
+            # The snapshot is missing or corrupt: SQLite has every vector, so rebuild it from there.
+            vectors = VectorIndex.empty(dim)
+        have = vectors.ids()
+        extra = np.setdiff1d(have, wanted, assume_unique=True)
+        missing = np.setdiff1d(wanted, have, assume_unique=True)
+        if len(extra) or len(missing):
+            vectors.remove(extra)
+            vectors.add(missing, store.vectors_for(missing.tolist()))
+            self.dirty = True
+        return vectors
+
+    def _ingest(self, paths: Sequence[str | Path]) -> None:
+        files = list(discover_files(paths))
+        total = sum(_size(f) for f in files) or 1
+        done = 0
+        known = self.store.article_hashes() if not self.rebuild else {}
+        seen: set[str] = set()
+        failed_origins: set[str] = set()
+        for path in files:
+            try:
+                origin = str(path.resolve())
+            except (OSError, RuntimeError):  # a symlink cycle given by name
+                self.report.skipped.append(Skipped(str(path), "symlink loop"))
+                continue
+            file_size = _size(path)
+            consumed = 0
+            for item in read_file(path):
+                if isinstance(item, Skipped):
+                    self.report.skipped.append(item)
+                    if item.source == str(path):
+                        failed_origins.add(origin)
+                    continue
+                if item.id in seen:
+                    self.report.skipped.append(Skipped(item.source, f"duplicate article id {item.id}"))
+                    continue
+                seen.add(item.id)
+                digest = content_hash(item)
+                consumed += len(item.text)
+                if known.get(item.id) == digest:
+                    self.report.unchanged += 1
+                else:
+                    self._queue(item, origin, digest, is_new=item.id not in known)
+                    known[item.id] = digest
+                if self.progress:
+                    self.progress(done + min(consumed, file_size), total)
+            done += file_size
+            if self.progress:
+                self.progress(done, total)
+        self._flush()
+        if not self.rebuild:
+            self._remove_missing(paths, seen, failed_origins)
+
+    def _queue(self, article: Article, origin: str, digest: str, *, is_new: bool) -> None:
+        chunks = chunk_text(article.id, article.text, self.counter.count, self.settings)
+        self.pending.append(_Pending(article, origin, digest, chunks, is_new))
+        if sum(len(p.chunks) for p in self.pending) >= BATCH_CHUNKS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        texts = [c.text for p in self.pending for c in p.chunks]
+        vectors = self.embedder.encode(texts) if texts else np.zeros((0, self.embedder.dim), np.float32)
+        if self.rebuild:
+            self._store_pending(vectors)
+        else:
+            with self.store.transaction():
+                self._store_pending(vectors)
+        self.pending = []
+        if not self.rebuild and time.monotonic() - self.last_checkpoint > CHECKPOINT_SECONDS:
+            # Long runs publish what they have so far, so readers see new articles before the end.
+            with self.store.transaction():
+                self._finish()
+            self.last_checkpoint = time.monotonic()
+
+    def _store_pending(self, vectors: np.ndarray) -> None:
+        offset = 0
+        for item in self.pending:
+            old_ids = self._chunk_ids_of(item.article.id) if not item.is_new else []
+            rows = vectors[offset : offset + len(item.chunks)]
+            offset += len(item.chunks)
+            ids = self.store.put_article(item.article, item.origin, item.digest, item.chunks, rows)
+            self.vectors.remove(np.asarray(old_ids, dtype=np.int64))
+            self.vectors.add(np.asarray(ids, dtype=np.int64), rows)
+            self.report.chunks_embedded += len(ids)
+            if item.is_new:
+                self.report.new += 1
+            else:
+                self.report.changed += 1
+        self.dirty = True
+
+    def _chunk_ids_of(self, article_id: str) -> list[int]:
+        rows = self.store.conn.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))
+        return [int(r[0]) for r in rows]
+
+    def _remove_missing(self, paths: Iterable[str | Path], seen: set[str], failed: set[str]) -> None:
+        """Articles read earlier from these files or folders that are gone now leave the index."""
+        prefixes = [str(Path(p).resolve()) for p in paths if Path(p).exists()]
+        stale = {
+            article_id: origin
+            for article_id, origin in self.store.article_ids_from_origins(prefixes).items()
+            if article_id not in seen and origin not in failed
+        }
+        if not stale:
+            return
+        with self.store.transaction():
+            for article_id in stale:
+                self.vectors.remove(np.asarray(self._chunk_ids_of(article_id), dtype=np.int64))
+            self.report.removed += self.store.delete_articles(stale)
+        self.dirty = True
+
+    def _finish(self) -> None:
+        """Publish the vectors: save a new generation file, then commit its number (caller's transaction)."""
+        if self.rebuild:
+            generation = int(self.store.manifest.get("generation", 0)) + 1
+            self.vectors.save(vector_file(self.store.index_dir, generation))
+            self.store.set_manifest(generation=generation)
+            self.store.conn.execute("COMMIT")
+            return
+        if not self.dirty:
+            return
+        generation = int(self.store.manifest.get("generation", 0)) + 1
+        self.vectors.save(vector_file(self.store.index_dir, generation))
+        self.store.set_manifest(generation=generation)
+        self.dirty = False
+
+    def _remove_stale_files(self) -> None:
+        """Older vector generations and models no longer named by the manifest."""
+        self.store.refresh_manifest()
+        current = vector_file(self.store.index_dir, int(self.store.manifest.get("generation", 0)))
+        for path in self.store.index_dir.glob("vectors-*.faiss*"):
+            if path != current:
+                path.unlink(missing_ok=True)
+        for path in self.store.index_dir.glob("model-*"):
+            if path.is_dir() and path.name != self.store.manifest.get("model_dir"):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

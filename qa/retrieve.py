@@ -1,0 +1,145 @@
+"""Find the passages for a question: dense (FAISS) and lexical (FTS5 BM25) rankings, fused and diversified."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.store import ChunkRow, Store
+from qa.types import Hit
+from qa.vectors import VectorIndex
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just let me more
+    most my myself no nor not now of off on once only or other our ours ourselves out over own same
+    she should so some such than that the their theirs them themselves then there these they this
+    those through to too under until up very was we were what when where which while who whom why
+    will with would you your yours yourself yourselves also many much according recently week year
+    new said says say one two following among
+    """.split()
+)
+_WORD = re.compile(r"[\w'’-]+", re.UNICODE)
+RRF_K = 60
+
+
+def keywords(text: str) -> list[str]:
+    """Content words of a question, lowercased, in order, without duplicates."""
+    seen: dict[str, None] = {}
+    for raw in _WORD.findall(text.lower()):
+        word = raw.strip("'’-").replace("’", "'")
+        if word.endswith("'s"):
+            word = word[:-2]
+        if len(word) > 1 and word not in STOPWORDS:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 MATCH expression: any of the question's keywords, each quoted (no operator injection)."""
+    terms = [w.replace('"', "") for w in keywords(text)]
+    return " OR ".join(f'"{t}"' for t in terms if t)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    row: ChunkRow
+    fused: float
+    dense: float  # cosine to the question; 0 when only the lexical ranking found it
+    lexical_rank: int | None
+    dense_rank: int | None
+
+
+def _fingerprint(text: str) -> frozenset[str]:
+    words = _WORD.findall(text.lower())
+    return frozenset(" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1)))
+
+
+def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
+    if not a or not b:
+        return False
+    return len(a & b) / min(len(a), len(b)) >= 0.8
+
+
+def retrieve(
+    store: Store,
+    vectors: VectorIndex,
+    query_vector: np.ndarray,
+    question: str,
+    k: int,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    depth: int = 50,
+) -> list[Candidate]:
+    """The k best passages, fused from both rankings, near-duplicates collapsed, articles interleaved."""
+    allowed = store.chunk_ids_in_dates(since, until) if (since or until) else None
+    dense_depth = depth if allowed is None else depth * 10
+    dense = [(i, s) for i, s in vectors.search(query_vector, dense_depth) if allowed is None or i in allowed]
+    dense = dense[:depth]
+    match = fts_query(question)
+    lexical = store.lexical_search(match, depth, since, until) if match else []
+
+    fused: dict[int, float] = {}
+    dense_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(dense)}
+    lexical_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(lexical)}
+    for ranking in (dense_rank, lexical_rank):
+        for chunk_id, rank in ranking.items():
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+    order = sorted(fused, key=fused.__getitem__, reverse=True)
+    rows = store.chunks(order[: max(depth, k * 4)])
+    cosine = dict(dense)
+
+    missing = [i for i in order if i in rows and i not in cosine]
+    if missing:  # lexical-only passages still get a cosine, so confidence is comparable across hits
+        for chunk_id, vector in zip(missing, store.vectors_for(missing), strict=True):
+            cosine[chunk_id] = float(vector @ query_vector.reshape(-1))
+
+    candidates = [
+        Candidate(rows[i], fused[i], cosine.get(i, 0.0), lexical_rank.get(i), dense_rank.get(i))
+        for i in order
+        if i in rows
+    ]
+    return diversify(candidates, k)
+
+
+def diversify(candidates: Sequence[Candidate], k: int, per_article: int = 2) -> list[Candidate]:
+    """Drop near-duplicate passages (syndicated copies) and let several articles lead before any repeats."""
+    kept: list[Candidate] = []
+    prints: list[frozenset[str]] = []
+    for cand in candidates:
+        fp = _fingerprint(cand.row.text)
+        if any(_near_duplicate(fp, other) for other in prints):
+            continue
+        kept.append(cand)
+        prints.append(fp)
+    first, rest, per = [], [], {}
+    for cand in kept:
+        seen = per.get(cand.row.article_id, 0)
+        (first if seen < per_article else rest).append(cand)
+        per[cand.row.article_id] = seen + 1
+    return (first + rest)[:k]
+
+
+def to_hit(cand: Candidate, score: float | None = None) -> Hit:
+    row = cand.row
+    page = None
+    if row.page_starts:
+        page = sum(1 for s in row.page_starts if s <= row.start) or 1
+    return Hit(
+        chunk_id=row.chunk_id,
+        article_id=row.article_id,
+        title=row.title,
+        source=row.source,
+        date=row.date,
+        start=row.start,
+        end=row.end,
+        text=row.text,
+        score=cand.fused if score is None else score,
+        page=page,
+    )

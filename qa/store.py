@@ -1,0 +1,321 @@
+"""The index folder: one SQLite database (the source of truth) and a FAISS snapshot of its vectors.
+
+SQLite holds articles, chunk spans, chunk vectors, an FTS5 table for lexical search and the
+manifest. The FAISS file `vectors-<generation>.faiss` is derived from the vectors in SQLite: a
+writer saves a new generation under a new name and then commits its number, so a reader always
+opens a complete file, and a crash at any moment leaves the previous generation in place. Vector
+ids missing from SQLite (a crash after saving, before committing) are ignored by readers and
+reconciled by the next writer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from qa.errors import IndexProblem
+from qa.types import Article, Chunk
+
+if TYPE_CHECKING:
+    from qa.vectors import VectorIndex
+
+FORMAT_VERSION = 1
+DB_NAME = "qa.sqlite"
+REBUILD_HINT = "run `qa index --rebuild`"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    source TEXT NOT NULL,
+    origin TEXT NOT NULL,          -- the file the article was read from
+    url TEXT,
+    date TEXT,
+    text TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    page_starts TEXT               -- JSON list, PDF only
+);
+CREATE INDEX IF NOT EXISTS articles_origin ON articles(origin);
+CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so a stale vector id can't point elsewhere
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    title, text, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    chunk_id: int
+    article_id: str
+    title: str
+    source: str
+    date: str | None
+    start: int
+    end: int
+    text: str
+    page_starts: tuple[int, ...]
+
+
+def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class Store:
+    """Metadata, spans and vectors of one index folder."""
+
+    def __init__(self, index_dir: Path, *, readonly: bool = True) -> None:
+        self.index_dir = index_dir
+        self.db_path = index_dir / DB_NAME
+        self.readonly = readonly
+        if readonly and not self.db_path.exists():
+            raise IndexProblem(f"no index in {index_dir}: run `qa index` to build one")
+        if not readonly:
+            index_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = _connect(self.db_path, readonly=readonly)
+            if not readonly:
+                self.conn.executescript(_SCHEMA)
+            self.manifest = self._read_manifest()
+        except sqlite3.DatabaseError as exc:
+            raise IndexProblem(f"{self.db_path} is unreadable ({exc}): {REBUILD_HINT}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- manifest ---------------------------------------------------------------------------------
+
+    def _read_manifest(self) -> dict[str, Any]:
+        rows = self.conn.execute("SELECT key, value FROM manifest").fetchall()
+        return {key: json.loads(value) for key, value in rows}
+
+    def set_manifest(self, **values: Any) -> None:
+        self.conn.executemany(
+            "INSERT INTO manifest(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [(k, json.dumps(v)) for k, v in values.items()],
+        )
+        self.manifest.update(values)
+
+    def refresh_manifest(self) -> None:
+        self.manifest = self._read_manifest()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    def put_article(
+        self, article: Article, origin: str, content_hash: str, chunks: Sequence[Chunk], vectors: np.ndarray
+    ) -> list[int]:
+        """Insert or replace an article with its chunks; returns the new chunk ids. Call in a transaction."""
+        self.delete_articles([article.id])
+        self.conn.execute(
+            "INSERT INTO articles(id, title, source, origin, url, date, text, content_hash, page_starts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article.id,
+                article.title,
+                article.source,
+                origin,
+                article.url,
+                article.date,
+                article.text,
+                content_hash,
+                json.dumps(list(article.page_starts)) if article.page_starts else None,
+            ),
+        )
+        ids: list[int] = []
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        for chunk, vector in zip(chunks, vectors, strict=True):
+            cur = self.conn.execute(
+                "INSERT INTO chunks(article_id, ordinal, start, end, vector) VALUES (?, ?, ?, ?, ?)",
+                (article.id, chunk.ordinal, chunk.start, chunk.end, vector.tobytes()),
+            )
+            chunk_id = int(cur.lastrowid or 0)
+            ids.append(chunk_id)
+            self.conn.execute(
+                "INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
+                (chunk_id, article.title if chunk.ordinal == 0 else "", chunk.text),
+            )
+        return ids
+
+    def delete_articles(self, article_ids: Iterable[str]) -> int:
+        removed = 0
+        for article_id in article_ids:
+            self.conn.execute(
+                "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE article_id = ?)",
+                (article_id,),
+            )
+            removed += self.conn.execute("DELETE FROM articles WHERE id = ?", (article_id,)).rowcount
+        return removed
+
+    def clear(self) -> None:
+        self.conn.execute("DELETE FROM chunks_fts")
+        self.conn.execute("DELETE FROM chunks")
+        self.conn.execute("DELETE FROM articles")
+        self.conn.execute("DELETE FROM manifest")
+        self.manifest = {}
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def article_hashes(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT id, content_hash FROM articles"))
+
+    def article_ids_from_origins(self, origins_prefixes: Sequence[str]) -> dict[str, str]:
+        """Article id -> origin for articles read from any of these files or folders."""
+        found: dict[str, str] = {}
+        for prefix in origins_prefixes:
+            rows = self.conn.execute(
+                "SELECT id, origin FROM articles WHERE origin = ? OR substr(origin, 1, ?) = ?",
+                (prefix, len(prefix) + 1, prefix.rstrip(os.sep) + os.sep),
+            )
+            found.update(dict(rows))
+        return found
+
+    def counts(self) -> tuple[int, int]:
+        articles = self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        chunks = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return int(articles), int(chunks)
+
+    def chunk_ids(self) -> np.ndarray:
+        rows = self.conn.execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def vectors_for(self, chunk_ids: Sequence[int]) -> np.ndarray:
+        dim = int(self.manifest["dim"])
+        out = np.empty((len(chunk_ids), dim), dtype=np.float32)
+        for start in range(0, len(chunk_ids), 900):
+            batch = [int(i) for i in chunk_ids[start : start + 900]]
+            marks = ",".join("?" * len(batch))
+            rows = dict(self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", batch))
+            for offset, chunk_id in enumerate(batch):
+                out[start + offset] = np.frombuffer(rows[chunk_id], dtype=np.float32)
+        return out
+
+    def chunks(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
+        """Rows for these chunk ids; ids that no longer exist are left out."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self.conn.execute(
+            "SELECT c.id, c.article_id, a.title, a.source, a.date, c.start, c.end,"
+            " substr(a.text, c.start + 1, c.end - c.start), a.page_starts"
+            f" FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
+            [int(i) for i in chunk_ids],
+        ).fetchall()
+        return {
+            r[0]: ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(json.loads(r[8] or "[]")))
+            for r in rows
+        }
+
+    def lexical_search(
+        self, match: str, limit: int, since: str | None = None, until: str | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, bm25 score; higher is better) for an FTS5 MATCH expression."""
+        where, params = _date_filter(since, until)
+        sql = (
+            "SELECT chunks_fts.rowid, -bm25(chunks_fts, 2.0, 1.0) AS score FROM chunks_fts"
+            + (
+                " JOIN chunks c ON c.id = chunks_fts.rowid JOIN articles a ON a.id = c.article_id"
+                if where
+                else ""
+            )
+            + " WHERE chunks_fts MATCH ?"
+            + where
+            + " ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?"
+        )
+        try:
+            return [(int(r[0]), float(r[1])) for r in self.conn.execute(sql, [match, *params, limit])]
+        except sqlite3.OperationalError:
+            return []
+
+    def chunk_ids_in_dates(self, since: str | None, until: str | None) -> set[int]:
+        where, params = _date_filter(since, until)
+        rows = self.conn.execute(
+            "SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE 1" + where, params
+        )
+        return {int(r[0]) for r in rows}
+
+    def article(self, article_id: str) -> Article | None:
+        row = self.conn.execute(
+            "SELECT id, title, source, text, date, url, page_starts FROM articles WHERE id = ?",
+            (article_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Article(
+            id=row[0],
+            title=row[1],
+            source=row[2],
+            text=row[3],
+            date=row[4],
+            url=row[5],
+            page_starts=tuple(json.loads(row[6] or "[]")),
+        )
+
+    def list_articles(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT a.id, a.title, a.source, a.date, length(a.text), count(c.id)"
+            " FROM articles a LEFT JOIN chunks c ON c.article_id = a.id"
+            " GROUP BY a.id ORDER BY a.date IS NULL, a.date DESC, a.title"
+        )
+        keys = ("id", "title", "source", "date", "characters", "chunks")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def _date_filter(since: str | None, until: str | None) -> tuple[str, list[str]]:
+    where, params = "", []
+    if since:
+        where += " AND a.date >= ?"
+        params.append(since)
+    if until:
+        where += " AND a.date <= ?"
+        params.append(until)
+    return where, params
+
+
+def vector_file(index_dir: Path, generation: int) -> Path:
+    return index_dir / f"vectors-{generation}.faiss"
+
+
+def load_vectors(store: Store) -> VectorIndex:
+    """The FAISS snapshot named by the manifest, or an empty one for an index without vectors yet."""
+    from qa.vectors import VectorIndex
+
+    generation = int(store.manifest.get("generation", 0))
+    dim = int(store.manifest.get("dim", 0))
+    if generation == 0:
+        return VectorIndex.empty(dim)
+    return VectorIndex.load(vector_file(store.index_dir, generation), dim, hint=REBUILD_HINT)

@@ -1,0 +1,63 @@
+"""Asking the seed index: the answer, its citations and their exact spans."""
+
+from __future__ import annotations
+
+from qa.core import QA
+from tests.conftest import SEED_FILE, SEED_QUESTION
+
+
+def test_seed_question_answers_8892_with_exact_citation(seed_qa: QA) -> None:
+    answer = seed_qa.ask(SEED_QUESTION)
+    assert answer.found
+    assert "8,892" in answer.text
+    assert "[1]" in answer.text
+    cited = next(c for c in answer.citations if "8,892" in c.sentence)
+    article = seed_qa.article(cited.article_id)
+    assert article is not None
+    assert article.text[cited.start : cited.end] == cited.sentence
+    assert cited.sentence == (
+        "A Pentagon report released in November said there were 8,892 U.S. troops in Iraq as of late September."
+    )
+    assert cited.title == "Facing Trump's demands, NATO to consider larger Iraq training mission"
+    assert cited.source.endswith(SEED_FILE.name)
+    assert cited.sentence in cited.snippet
+    assert article.text[cited.snippet_start : cited.snippet_start + len(cited.snippet)] == cited.snippet
+
+
+def test_every_citation_span_slices_its_sentence(seed_qa: QA) -> None:
+    for question in ("Who sent a letter to NATO headquarters?", "When did Iraq declare victory against Daesh?"):
+        answer = seed_qa.ask(question)
+        assert answer.citations
+        for c in answer.citations:
+            article = seed_qa.article(c.article_id)
+            assert article is not None and article.text[c.start : c.end] == c.sentence
+            assert f"[{c.n}]" in answer.text or not answer.found
+
+
+def test_followup_letter_question_names_mattis(seed_qa: QA) -> None:
+    answer = seed_qa.ask("Who sent a letter to NATO headquarters in January?")
+    assert answer.found and "Mattis" in answer.text
+
+
+def test_unanswerable_question_is_refused_with_closest_passages(seed_qa: QA) -> None:
+    answer = seed_qa.ask("What is the recipe for a classic French onion soup?")
+    assert not answer.found
+    assert "could not find" in answer.text
+    assert answer.citations  # the closest passages are still shown
+    assert "8,892" not in answer.text
+
+
+def test_share_buttons_never_reach_answers(seed_qa: QA) -> None:
+    for question in ("Share on Facebook", "Where can I share this on Twitter?"):
+        answer = seed_qa.ask(question)
+        assert all("Share on" not in c.sentence and "Share on" not in c.snippet for c in answer.citations)
+
+
+def test_search_returns_ranked_passages_with_spans(seed_qa: QA) -> None:
+    hits = seed_qa.search("NATO training mission in Iraq", k=3)
+    assert 1 <= len(hits) <= 3
+    article = seed_qa.article(hits[0].article_id)
+    assert article is not None
+    for hit in hits:
+        assert article.text[hit.start : hit.end] == hit.text
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

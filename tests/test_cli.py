@@ -1,0 +1,94 @@
+"""The typer CLI, driven with CliRunner against a real index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from qa.cli import app
+from tests.conftest import SEED_QUESTION
+
+runner = CliRunner()
+
+
+def test_ask_json_shape(seed_index: Path) -> None:
+    result = runner.invoke(app, ["ask", SEED_QUESTION, "--json", "--index-dir", str(seed_index)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) == {"question", "answer", "found", "citations", "timings_ms"}
+    assert data["question"] == SEED_QUESTION and data["found"] is True and "8,892" in data["answer"]
+    citation = data["citations"][0]
+    for key in ("n", "title", "source", "date", "start", "end", "snippet", "page"):
+        assert key in citation
+    assert citation["n"] == 1 and citation["end"] > citation["start"]
+    assert data["timings_ms"]["total"] > 0
+
+
+def test_ask_text_lists_numbered_sources(seed_index: Path) -> None:
+    result = runner.invoke(app, ["ask", SEED_QUESTION, "--index-dir", str(seed_index)])
+    assert result.exit_code == 0, result.output
+    assert "8,892" in result.stdout and "[1]" in result.stdout and "Sources:" in result.stdout
+    assert "Facing Trump's demands" in result.stdout
+
+
+def test_ask_unanswerable_json_found_false(seed_index: Path) -> None:
+    result = runner.invoke(
+        app, ["ask", "Which team won the 1998 football World Cup final?", "--json", "--index-dir", str(seed_index)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["found"] is False
+
+
+def test_index_dir_from_environment(seed_index: Path) -> None:
+    result = runner.invoke(app, ["articles", "--json"], env={"QA_INDEX_DIR": str(seed_index)})
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["title"] for r in rows] == ["Facing Trump's demands, NATO to consider larger Iraq training mission"]
+
+
+def test_search_json_has_scores_and_spans(seed_index: Path) -> None:
+    result = runner.invoke(app, ["search", "Mattis letter", "-k", "2", "--json", "--index-dir", str(seed_index)])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert 1 <= len(hits) <= 2
+    assert {"rank", "score", "start", "end", "text", "title"} <= set(hits[0])
+
+
+def test_index_summary_and_unchanged_rerun(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "one.md").write_text("# Harbour plan\n\nThe harbour will get 3 new cranes in May.\n")
+    index_dir = tmp_path / "index"
+    first = runner.invoke(app, ["index", str(articles), "--index-dir", str(index_dir)])
+    assert first.exit_code == 0, first.output
+    assert "1 new" in first.stdout and "1 articles" in first.stdout
+    again = runner.invoke(app, ["index", str(articles), "--index-dir", str(index_dir)])
+    assert "0 new, 0 changed, 0 removed, 1 unchanged, 0 chunks embedded" in again.stdout
+
+
+def test_missing_index_is_one_line_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ask", "anything?", "--index-dir", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "qa index" in result.stderr and "Traceback" not in result.output
+
+
+def test_empty_question_is_one_line_error(seed_index: Path) -> None:
+    result = runner.invoke(app, ["ask", "   ", "--index-dir", str(seed_index)])
+    assert result.exit_code == 2
+    assert "empty" in result.stderr
+
+
+def test_other_model_is_refused_with_the_fix(seed_index: Path) -> None:
+    result = runner.invoke(app, ["ask", "troops?", "--model", "paraphrase-MiniLM-L3-v2", "--index-dir", str(seed_index)])
+    assert result.exit_code == 2
+    assert "qa index --rebuild" in result.stderr
+
+
+def test_every_command_help_has_an_example() -> None:
+    for command in ([], ["index"], ["ask"], ["search"], ["articles"], ["chat"]):
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0
+        assert "qa " in result.stdout and ("Example" in result.stdout or command == [])
