@@ -26,15 +26,23 @@ _BOILERPLATE = re.compile(
     r"video player|log ?in|download the app|follow us|©)",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b", re.I)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b", re.I
+)
 _MONTHS = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
-_DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b{_MONTHS}\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today)\b", re.I)
+_DATE = re.compile(
+    rf"\b(1[5-9]\d\d|20\d\d)\b|\b{_MONTHS}\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today)\b",
+    re.I,
+)
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 
 
 def answer_type(question: str) -> str | None:
     q = question.lower()
-    if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage|percent|share|amount)\b|\bhow (old|long|far|big|large)\b", q):
+    if re.search(
+        r"\bhow (many|much)\b|\bwhat (number|percentage|percent|share|amount)\b|\bhow (old|long|far|big|large)\b",
+        q,
+    ):
         return "number"
     if re.search(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b", q):
         return "date"
@@ -84,7 +92,9 @@ def _sentences(candidates: Sequence[Candidate]) -> list[tuple[int, int, int, str
     return out
 
 
-def score_sentences(question: str, question_vector: np.ndarray, candidates: Sequence[Candidate], encode: Encode) -> list[ScoredSentence]:
+def score_sentences(
+    question: str, question_vector: np.ndarray, candidates: Sequence[Candidate], encode: Encode
+) -> list[ScoredSentence]:
     sentences = _sentences(candidates)
     if not sentences:
         return []
@@ -134,7 +144,9 @@ def compose(
     scored = score_sentences(question, question_vector, candidates, encode)
     passages = [to_hit(c) for c in candidates]
     if not scored:
-        return Answer(question, "The indexed articles hold nothing related to this question.", False, [], passages)
+        return Answer(
+            question, "The indexed articles hold nothing related to this question.", False, [], passages
+        )
 
     best = scored[0]
     found = best.semantic >= threshold

@@ -149,9 +149,7 @@ class ChunkSettings:
         }
 
 
-def chunk_text(
-    article_id: str, text: str, counts: TokenCounter, settings: ChunkSettings
-) -> list[Chunk]:
+def chunk_text(article_id: str, text: str, counts: TokenCounter, settings: ChunkSettings) -> list[Chunk]:
     """Group sentences into chunks of at most `settings.max_tokens` tokens, overlapping by a sentence."""
     limit = settings.max_tokens
     target = min(settings.target_tokens, limit)

@@ -21,7 +21,7 @@ app = typer.Typer(
     name="qa",
     help=(
         "Ask questions about your articles and get answers that cite the exact passage.\n\n"
-        "Example: qa index ~/articles && qa ask \"How many U.S. troops were in Iraq?\""
+        'Example: qa index ~/articles && qa ask "How many U.S. troops were in Iraq?"'
     ),
     no_args_is_help=False,
     add_completion=False,
@@ -64,7 +64,7 @@ def friendly_errors(func: F) -> F:
             fail("interrupted; the index is unchanged since its last completed step", 130)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        except Exception as exc:
             if os.environ.get("QA_DEBUG"):
                 raise
             fail(f"unexpected error: {type(exc).__name__}: {exc} (set QA_DEBUG=1 for details)", 1)
@@ -103,7 +103,8 @@ def main(ctx: typer.Context, index_dir: IndexDir = Path("index"), model: Model =
 @friendly_errors
 def index(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Files or folders to index (default: seeds/).", show_default=False)
+        list[Path] | None,
+        typer.Argument(help="Files or folders to index (default: seeds/).", show_default=False),
     ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and build it again.")] = False,
     index_dir: IndexDir = Path("index"),
@@ -118,7 +119,11 @@ def index(
     """
     qa = _qa(index_dir, model)
     show_bar = sys.stderr.isatty()
-    with typer.progressbar(length=1000, label="indexing", file=sys.stderr, show_eta=True) if show_bar else _NoBar() as bar:
+    with (
+        typer.progressbar(length=1000, label="indexing", file=sys.stderr, show_eta=True)
+        if show_bar
+        else _NoBar() as bar
+    ):
         state = {"done": 0}
 
         def progress(done: int, total: int) -> None:
@@ -174,7 +179,7 @@ def ask(
         where = ", ".join(x for x in (c.date, f"p. {c.page}" if c.page else None) if x)
         typer.echo(f"[{c.n}] {safe(c.title)}" + (f" ({where})" if where else ""))
         typer.echo(f"    {safe(c.source)}  chars {c.start}-{c.end}")
-        typer.echo(f"    \"{safe(' '.join(c.snippet.split()))}\"")
+        typer.echo(f'    "{safe(" ".join(c.snippet.split()))}"')
 
 
 @app.command()
@@ -192,7 +197,9 @@ def search(
 
     Example: qa search "NATO training mission" -k 3
     """
-    hits = _qa(index_dir, model).search(query, k, since=_date(since, "--since"), until=_date(until, "--until"))
+    hits = _qa(index_dir, model).search(
+        query, k, since=_date(since, "--since"), until=_date(until, "--until")
+    )
     if as_json:
         typer.echo(
             json.dumps(
@@ -236,7 +243,9 @@ def articles(as_json: Json = False, index_dir: IndexDir = Path("index")) -> None
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
     for row in rows:
-        typer.echo(f"{row['id']}  {row['date'] or '          '}  {row['chunks']:>4} chunks  {safe(str(row['title']))}")
+        typer.echo(
+            f"{row['id']}  {row['date'] or '          '}  {row['chunks']:>4} chunks  {safe(str(row['title']))}"
+        )
     stats = qa.stats()
     typer.echo(f"{stats.articles} articles, {stats.chunks} chunks, model {stats.model}")
 

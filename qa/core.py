@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
 
 from qa.errors import BadQuestion, IndexProblem
 from qa.store import REBUILD_HINT, Store, load_vectors
@@ -27,7 +24,7 @@ def default_seeds_dir() -> Path:
 def clean_question(question: str) -> str:
     text = " ".join(question.split())
     if not text:
-        raise BadQuestion("the question is empty: type a question, e.g. qa ask \"Who leads NATO?\"")
+        raise BadQuestion('the question is empty: type a question, e.g. qa ask "Who leads NATO?"')
     return text[:MAX_QUESTION_CHARS]
 
 
@@ -137,17 +134,20 @@ class QA:
         since: str | None = None,
         until: str | None = None,
         context: str | None = None,
+        method: str = "hybrid",
     ) -> Answer:
         """Answer from the k best passages. `context` (the previous question) helps short follow-ups."""
         question = clean_question(question)
-        answer = self._ask(question, question, k, since, until)
+        answer = self._ask(question, question, k, since, until, method)
         if not answer.found and context:
-            followup = self._ask(question, f"{clean_question(context)} {question}", k, since, until)
+            followup = self._ask(question, f"{clean_question(context)} {question}", k, since, until, method)
             if followup.found:
                 return followup
         return answer
 
-    def _ask(self, shown: str, query: str, k: int, since: str | None, until: str | None) -> Answer:
+    def _ask(
+        self, shown: str, query: str, k: int, since: str | None, until: str | None, method: str = "hybrid"
+    ) -> Answer:
         from qa.answer import compose
         from qa.retrieve import retrieve
 
@@ -157,7 +157,7 @@ class QA:
             loaded = time.perf_counter()
             vector = embedder.encode([query])[0]
             embedded = time.perf_counter()
-            candidates = retrieve(store, vectors, vector, query, k, since=since, until=until)
+            candidates = retrieve(store, vectors, vector, query, k, since=since, until=until, method=method)
             retrieved = time.perf_counter()
             answer = compose(query, vector, candidates, embedder.encode)
             done = time.perf_counter()
@@ -183,8 +183,11 @@ class QA:
         from qa.indexer import run_index
 
         report = run_index(
-            self.index_dir, list(paths) if paths else [default_seeds_dir()],
-            model=self.model, rebuild=rebuild, progress=progress,
+            self.index_dir,
+            list(paths) if paths else [default_seeds_dir()],
+            model=self.model,
+            rebuild=rebuild,
+            progress=progress,
         )
         self.close()  # the next question opens the new index
         return report
@@ -197,11 +200,3 @@ class QA:
             self._vectors = None
             self._embedder = None
             self._generation = -1
-
-
-def env_index_dir() -> Path:
-    return Path(os.environ.get("QA_INDEX_DIR") or DEFAULT_INDEX_DIR)
-
-
-def unit(vector: np.ndarray) -> np.ndarray:
-    return vector / max(float(np.linalg.norm(vector)), 1e-12)

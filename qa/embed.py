@@ -243,7 +243,10 @@ def _export_into(tmp: Path, transformer_dir: Path, pooling: str, sbert: dict[str
             self.inner = inner
 
         def forward(
-            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+            self,
+            input_ids: torch.Tensor,
+            attention_mask: torch.Tensor,
+            token_type_ids: torch.Tensor | None = None,
         ) -> torch.Tensor:
             kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
             if token_type_ids is not None:
@@ -316,7 +319,9 @@ def _export_into(tmp: Path, transformer_dir: Path, pooling: str, sbert: dict[str
     return info
 
 
-def _check_export(tmp: Path, info: dict[str, Any], tokenizer: Any, wrapper: Any, input_names: list[str]) -> int:
+def _check_export(
+    tmp: Path, info: dict[str, Any], tokenizer: Any, wrapper: Any, input_names: list[str]
+) -> int:
     """Run the exported graph and the torch model on shapes unlike the traced one; return the dimension."""
     import torch
 
@@ -368,7 +373,11 @@ def ensure_onnx_model(model_name_or_path: str, model_dir: Path) -> Path:
     """`model_dir` holding the ONNX export of the model, exporting it there unless it already is."""
     model_dir = Path(model_dir)
     info_file = model_dir / EMBEDDER_JSON
-    if info_file.is_file() and (model_dir / MODEL_FILES["fp32"]).is_file() and (model_dir / TOKENIZER_JSON).is_file():
+    if (
+        info_file.is_file()
+        and (model_dir / MODEL_FILES["fp32"]).is_file()
+        and (model_dir / TOKENIZER_JSON).is_file()
+    ):
         try:
             info = _read_json(info_file)
         except (OSError, ValueError):
@@ -531,8 +540,8 @@ class SentenceTransformerEmbedder:
 
         self._st = SentenceTransformer(str(path), device=device)
         self.model = str(model_name_or_path)
-        get_dim = getattr(self._st, "get_embedding_dimension", None) or getattr(
-            self._st, "get_sentence_embedding_dimension"
+        get_dim = (
+            getattr(self._st, "get_embedding_dimension", None) or self._st.get_sentence_embedding_dimension
         )
         self.dim = int(get_dim())
         self.max_seq_length = int(self._st.max_seq_length)

@@ -177,7 +177,9 @@ class _Indexer:
         wanted = store.chunk_ids()
         try:
             vectors = (
-                VectorIndex.load(vector_file(store.index_dir, generation), dim, hint=REBUILD_HINT, writable=True)
+                VectorIndex.load(
+                    vector_file(store.index_dir, generation), dim, hint=REBUILD_HINT, writable=True
+                )
                 if generation
                 else VectorIndex.empty(dim)
             )

@@ -26,6 +26,7 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)
 RRF_K = 60
+METHODS = ("hybrid", "dense", "bm25")
 
 
 def keywords(text: str) -> list[str]:
@@ -76,13 +77,23 @@ def retrieve(
     since: str | None = None,
     until: str | None = None,
     depth: int = 50,
+    method: str = "hybrid",
 ) -> list[Candidate]:
-    """The k best passages, fused from both rankings, near-duplicates collapsed, articles interleaved."""
+    """The k best passages, fused from both rankings, near-duplicates collapsed, articles interleaved.
+
+    `method` is "hybrid" (what qa ships), or "dense" / "bm25" alone (for measuring).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown retrieval method {method!r}")
     allowed = store.chunk_ids_in_dates(since, until) if (since or until) else None
-    dense_depth = depth if allowed is None else depth * 10
-    dense = [(i, s) for i, s in vectors.search(query_vector, dense_depth) if allowed is None or i in allowed]
-    dense = dense[:depth]
-    match = fts_query(question)
+    dense: list[tuple[int, float]] = []
+    if method in ("hybrid", "dense"):
+        dense_depth = depth if allowed is None else depth * 10
+        dense = [
+            (i, s) for i, s in vectors.search(query_vector, dense_depth) if allowed is None or i in allowed
+        ]
+        dense = dense[:depth]
+    match = fts_query(question) if method in ("hybrid", "bm25") else ""
     lexical = store.lexical_search(match, depth, since, until) if match else []
 
     fused: dict[int, float] = {}

@@ -25,7 +25,10 @@ def test_seed_question_answers_8892_with_exact_citation(seed_qa: QA) -> None:
 
 
 def test_every_citation_span_slices_its_sentence(seed_qa: QA) -> None:
-    for question in ("Who sent a letter to NATO headquarters?", "When did Iraq declare victory against Daesh?"):
+    for question in (
+        "Who sent a letter to NATO headquarters?",
+        "When did Iraq declare victory against Daesh?",
+    ):
         answer = seed_qa.ask(question)
         assert answer.citations
         for c in answer.citations:

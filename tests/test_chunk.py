@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from qa.chunk import ChunkSettings, chunk_text, is_boilerplate_line, split_sentences
@@ -21,7 +23,10 @@ def test_sentences_of_the_seed_slice_exactly() -> None:
     text = SEED_FILE.read_text()
     spans = split_sentences(text)
     sentences = [text[s.start : s.end] for s in spans]
-    assert "A Pentagon report released in November said there were 8,892 U.S. troops in Iraq as of late September." in sentences
+    assert (
+        "A Pentagon report released in November said there were 8,892 U.S. troops in Iraq as of late September."
+        in sentences
+    )
     assert all(s == s.strip() and s for s in sentences)
 
 
@@ -51,7 +56,7 @@ def test_seed_chunks_slice_exactly_fit_the_limit_and_overlap(counter: TokenCount
         assert text[chunk.start : chunk.end] == chunk.text
     assert max(counter.count([c.text for c in chunks])) <= counter.content_limit
     # consecutive chunks share one sentence
-    assert all(b.start < a.end for a, b in zip(chunks, chunks[1:], strict=False))
+    assert all(b.start < a.end for a, b in itertools.pairwise(chunks))
     assert "Share on Facebook" not in " ".join(c.text for c in chunks)
 
 
@@ -71,4 +76,3 @@ def test_unbroken_blob_is_cut_by_characters(counter: TokenCounter) -> None:
     chunks = chunk_text("blob", text, counter.count, ChunkSettings(max_tokens=counter.content_limit))
     assert max(counter.count([c.text for c in chunks])) <= counter.content_limit
     assert "".join(text[c.start : c.end] for c in chunks).replace(" ", "") == text.replace(" ", "")
-

@@ -35,7 +35,14 @@ def test_ask_text_lists_numbered_sources(seed_index: Path) -> None:
 
 def test_ask_unanswerable_json_found_false(seed_index: Path) -> None:
     result = runner.invoke(
-        app, ["ask", "Which team won the 1998 football World Cup final?", "--json", "--index-dir", str(seed_index)]
+        app,
+        [
+            "ask",
+            "Which team won the 1998 football World Cup final?",
+            "--json",
+            "--index-dir",
+            str(seed_index),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["found"] is False
@@ -45,11 +52,15 @@ def test_index_dir_from_environment(seed_index: Path) -> None:
     result = runner.invoke(app, ["articles", "--json"], env={"QA_INDEX_DIR": str(seed_index)})
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert [r["title"] for r in rows] == ["Facing Trump's demands, NATO to consider larger Iraq training mission"]
+    assert [r["title"] for r in rows] == [
+        "Facing Trump's demands, NATO to consider larger Iraq training mission"
+    ]
 
 
 def test_search_json_has_scores_and_spans(seed_index: Path) -> None:
-    result = runner.invoke(app, ["search", "Mattis letter", "-k", "2", "--json", "--index-dir", str(seed_index)])
+    result = runner.invoke(
+        app, ["search", "Mattis letter", "-k", "2", "--json", "--index-dir", str(seed_index)]
+    )
     assert result.exit_code == 0, result.output
     hits = json.loads(result.stdout)
     assert 1 <= len(hits) <= 2
@@ -82,7 +93,9 @@ def test_empty_question_is_one_line_error(seed_index: Path) -> None:
 
 
 def test_other_model_is_refused_with_the_fix(seed_index: Path) -> None:
-    result = runner.invoke(app, ["ask", "troops?", "--model", "paraphrase-MiniLM-L3-v2", "--index-dir", str(seed_index)])
+    result = runner.invoke(
+        app, ["ask", "troops?", "--model", "paraphrase-MiniLM-L3-v2", "--index-dir", str(seed_index)]
+    )
     assert result.exit_code == 2
     assert "qa index --rebuild" in result.stderr
 

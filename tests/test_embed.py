@@ -13,7 +13,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa.embed import (  # noqa: E402
+from qa.embed import (
     DEFAULT_MODEL,
     OnnxEmbedder,
     SentenceTransformerEmbedder,
@@ -21,7 +21,7 @@ from qa.embed import (  # noqa: E402
     ensure_onnx_model,
     resolve_model_path,
 )
-from qa.errors import ModelNotFound, QAError  # noqa: E402
+from qa.errors import ModelNotFound, QAError
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "nato-iraq-training-mission.txt"
