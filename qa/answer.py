@@ -179,6 +179,7 @@ def compose(
                 snippet=snippet,
                 snippet_start=snippet_start,
                 page=_page(cand, s.start),
+                also_sources=cand.row.also_sources,
             )
         )
         parts.append(f"{_one_line(s.text)} [{n}]")

@@ -252,6 +252,20 @@ def articles(as_json: Json = False, index_dir: IndexDir = Path("index")) -> None
 
 @app.command()
 @friendly_errors
+def remove(
+    targets: Annotated[list[str], typer.Argument(help="Article ids (see `qa articles`) or file/folder paths.")],
+    index_dir: IndexDir = Path("index"),
+) -> None:
+    """Remove articles from the index by id, or by the file or folder they were read from.
+
+    Example: qa remove 3f2a9c1d0b7e4a55 ~/articles/old-story.md
+    """
+    report = _qa(index_dir).remove(targets)
+    typer.echo(report.summary())
+
+
+@app.command()
+@friendly_errors
 def chat(index_dir: IndexDir = Path("index"), model: Model = None) -> None:
     """Open the terminal UI (the same as running `qa` alone).
 

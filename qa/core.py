@@ -192,6 +192,14 @@ class QA:
         self.close()  # the next question opens the new index
         return report
 
+    def remove(self, targets: Sequence[str]) -> IndexReport:
+        """Remove articles by id or by the file or folder they came from."""
+        from qa.indexer import run_remove
+
+        report = run_remove(self.index_dir, list(targets))
+        self.close()
+        return report
+
     def close(self) -> None:
         with self._lock:
             if self._store is not None:

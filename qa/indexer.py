@@ -15,10 +15,10 @@ import numpy as np
 
 from qa.chunk import ChunkSettings, chunk_text
 from qa.embed import DEFAULT_MODEL, OnnxEmbedder, TokenCounter, ensure_onnx_model
-from qa.errors import IndexProblem
+from qa.errors import IndexProblem, QAError
 from qa.ingest import discover_files, read_file
 from qa.lock import writer_lock
-from qa.store import FORMAT_VERSION, REBUILD_HINT, Store, vector_file
+from qa.store import DB_NAME, FORMAT_VERSION, REBUILD_HINT, Store, text_hash, vector_file
 from qa.types import Article, Chunk, IndexReport, Skipped
 from qa.vectors import VectorIndex
 
@@ -57,7 +57,11 @@ def prepare_model(model: str, model_dir: Path) -> None:
         return
     tmp = model_dir.with_name(model_dir.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(cached, tmp)
+    try:  # model files are never modified in place, so hard links are safe and cost no space
+        shutil.copytree(cached, tmp, copy_function=os.link)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(cached, tmp)
     shutil.rmtree(model_dir, ignore_errors=True)
     os.replace(tmp, model_dir)
 
@@ -69,6 +73,7 @@ class _Pending:
     digest: str
     chunks: list[Chunk]
     is_new: bool
+    duplicate_of: str | None = None
 
 
 def run_index(
@@ -81,11 +86,54 @@ def run_index(
 ) -> IndexReport:
     """Add, update and remove articles so the index matches `paths`. One writer at a time."""
     with writer_lock(index_dir):
-        store = Store(index_dir, readonly=False)
+        try:
+            store = Store(index_dir, readonly=False)
+        except IndexProblem:
+            if not rebuild:
+                raise
+            _set_aside_broken_database(index_dir)
+            store = Store(index_dir, readonly=False)
         try:
             return _Indexer(store, model, rebuild, progress).run(paths)
         finally:
             store.close()
+
+
+def run_remove(index_dir: Path, targets: Sequence[str]) -> IndexReport:
+    """Remove articles given by id, or by the file or folder they were read from."""
+    started = time.perf_counter()
+    with writer_lock(index_dir):
+        if not (index_dir / DB_NAME).exists():
+            raise IndexProblem(f"no index in {index_dir}: nothing to remove")
+        store = Store(index_dir, readonly=False)
+        try:
+            indexer = _Indexer(store, None, False, None)
+            ids: list[str] = []
+            for target in targets:
+                found = [target] if store.article(target) else []
+                found += list(store.article_ids_from_origins([str(Path(target).resolve())]))
+                if not found:
+                    raise QAError(f"no article with id or path '{target}' in the index (see `qa articles`)")
+                ids.extend(found)
+            indexer.vectors = indexer._reconciled_vectors()
+            indexer.report.removed = indexer.remove(dict.fromkeys(ids))
+            indexer._promote_orphans()
+            with store.transaction():
+                indexer._finish()
+            indexer._remove_stale_files()
+            indexer.report.seconds = time.perf_counter() - started
+            return indexer.report
+        finally:
+            store.close()
+
+
+def _set_aside_broken_database(index_dir: Path) -> None:
+    """Keep an unreadable database under another name (never delete user data), so a rebuild can start."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        path = index_dir / (DB_NAME + suffix)
+        if path.exists():
+            os.replace(path, index_dir / f"{DB_NAME}.broken-{stamp}{suffix}")
 
 
 class _Indexer:
@@ -117,6 +165,8 @@ class _Indexer:
             raise IndexProblem(f"index was built with other chunking settings: {REBUILD_HINT}")
         self._embedder: OnnxEmbedder | None = None
         self.pending: list[_Pending] = []
+        self.originals_by_text: dict[str, str] = {}  # text hash -> id, for originals queued this run
+        self.promote: list[str] = []  # duplicates whose original changed or left
         self.dirty = False
         self.last_checkpoint = time.monotonic()
 
@@ -235,11 +285,35 @@ class _Indexer:
         self._flush()
         if not self.rebuild:
             self._remove_missing(paths, seen, failed_origins)
+        self._promote_orphans()
 
     def _queue(self, article: Article, origin: str, digest: str, *, is_new: bool) -> None:
+        key = text_hash(article.text)
+        original = self.originals_by_text.get(key)
+        if original is None or original == article.id:
+            original = self.store.original_with_text(article.text, exclude=article.id)
+        if original is not None and original != article.id:
+            # The same text from another source: stored once, cited with both sources.
+            self.pending.append(_Pending(article, origin, digest, [], is_new, duplicate_of=original))
+            return
+        self.originals_by_text[key] = article.id
         chunks = chunk_text(article.id, article.text, self.counter.count, self.settings)
         self.pending.append(_Pending(article, origin, digest, chunks, is_new))
         if sum(len(p.chunks) for p in self.pending) >= BATCH_CHUNKS:
+            self._flush()
+
+    def _promote_orphans(self) -> None:
+        """Duplicates whose original changed or was removed get indexed in their own right."""
+        while self.promote:
+            article_ids, self.promote = self.promote, []
+            for article_id in article_ids:
+                row = self.store.conn.execute(
+                    "SELECT origin, content_hash FROM articles WHERE id = ?", (article_id,)
+                ).fetchone()
+                article = self.store.article(article_id)
+                if row is None or article is None:
+                    continue
+                self._queue(article, row[0], row[1], is_new=False)
             self._flush()
 
     def _flush(self) -> None:
@@ -263,9 +337,13 @@ class _Indexer:
         offset = 0
         for item in self.pending:
             old_ids = self._chunk_ids_of(item.article.id) if not item.is_new else []
+            if not item.is_new:
+                self.promote.extend(self.store.duplicates_of(item.article.id))
             rows = vectors[offset : offset + len(item.chunks)]
             offset += len(item.chunks)
-            ids = self.store.put_article(item.article, item.origin, item.digest, item.chunks, rows)
+            ids = self.store.put_article(
+                item.article, item.origin, item.digest, item.chunks, rows, duplicate_of=item.duplicate_of
+            )
             self.vectors.remove(np.asarray(old_ids, dtype=np.int64))
             self.vectors.add(np.asarray(ids, dtype=np.int64), rows)
             self.report.chunks_embedded += len(ids)
@@ -287,13 +365,20 @@ class _Indexer:
             for article_id, origin in self.store.article_ids_from_origins(prefixes).items()
             if article_id not in seen and origin not in failed
         }
-        if not stale:
-            return
+        self.report.removed += self.remove(stale)
+
+    def remove(self, article_ids: Iterable[str]) -> int:
+        """Delete articles; identical copies that relied on them are indexed in their own right."""
+        article_ids = list(article_ids)
+        if not article_ids:
+            return 0
         with self.store.transaction():
-            for article_id in stale:
+            for article_id in article_ids:
                 self.vectors.remove(np.asarray(self._chunk_ids_of(article_id), dtype=np.int64))
-            self.report.removed += self.store.delete_articles(stale)
+                self.promote.extend(d for d in self.store.duplicates_of(article_id) if d not in article_ids)
+            removed = self.store.delete_articles(article_ids)
         self.dirty = True
+        return removed
 
     def _finish(self) -> None:
         """Publish the vectors: save a new generation file, then commit its number (caller's transaction)."""

@@ -153,4 +153,5 @@ def to_hit(cand: Candidate, score: float | None = None) -> Hit:
         text=row.text,
         score=cand.fused if score is None else score,
         page=page,
+        also_sources=row.also_sources,
     )

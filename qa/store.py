@@ -10,6 +10,7 @@ reconciled by the next writer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -41,11 +42,14 @@ CREATE TABLE IF NOT EXISTS articles (
     url TEXT,
     date TEXT,
     text TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
+    content_hash TEXT NOT NULL,    -- of everything read: a change means re-chunk
+    text_hash TEXT NOT NULL,       -- of the text alone: equal texts are embedded once
+    duplicate_of TEXT,             -- the article whose chunks stand for this one's identical text
     page_starts TEXT               -- JSON list, PDF only
 );
 CREATE INDEX IF NOT EXISTS articles_origin ON articles(origin);
-CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
+CREATE INDEX IF NOT EXISTS articles_text_hash ON articles(text_hash);
+CREATE INDEX IF NOT EXISTS articles_duplicate_of ON articles(duplicate_of);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so a stale vector id can't point elsewhere
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
@@ -72,6 +76,7 @@ class ChunkRow:
     end: int
     text: str
     page_starts: tuple[int, ...]
+    also_sources: tuple[str, ...] = ()  # sources of identical copies of the article
 
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
@@ -137,13 +142,22 @@ class Store:
     # -- writes -----------------------------------------------------------------------------------
 
     def put_article(
-        self, article: Article, origin: str, content_hash: str, chunks: Sequence[Chunk], vectors: np.ndarray
+        self,
+        article: Article,
+        origin: str,
+        content_hash: str,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        duplicate_of: str | None = None,
     ) -> list[int]:
-        """Insert or replace an article with its chunks; returns the new chunk ids. Call in a transaction."""
+        """Insert or replace an article with its chunks; returns the new chunk ids. Call in a transaction.
+
+        A duplicate (`duplicate_of` set) is stored without chunks: the original's chunks cite it too.
+        """
         self.delete_articles([article.id])
         self.conn.execute(
-            "INSERT INTO articles(id, title, source, origin, url, date, text, content_hash, page_starts)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO articles(id, title, source, origin, url, date, text, content_hash, text_hash,"
+            " duplicate_of, page_starts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 article.id,
                 article.title,
@@ -153,6 +167,8 @@ class Store:
                 article.date,
                 article.text,
                 content_hash,
+                text_hash(article.text),
+                duplicate_of,
                 json.dumps(list(article.page_starts)) if article.page_starts else None,
             ),
         )
@@ -170,6 +186,20 @@ class Store:
                 (chunk_id, article.title if chunk.ordinal == 0 else "", chunk.text),
             )
         return ids
+
+    def original_with_text(self, text: str, exclude: str) -> str | None:
+        """The id of a stored article (not itself a duplicate) with exactly this text."""
+        row = self.conn.execute(
+            "SELECT id FROM articles WHERE text_hash = ? AND duplicate_of IS NULL AND id != ? LIMIT 1",
+            (text_hash(text), exclude),
+        ).fetchone()
+        return row[0] if row else None
+
+    def duplicates_of(self, article_id: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT id FROM articles WHERE duplicate_of = ? ORDER BY id", (article_id,)
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def delete_articles(self, article_ids: Iterable[str]) -> int:
         removed = 0
@@ -231,12 +261,24 @@ class Store:
         marks = ",".join("?" * len(chunk_ids))
         rows = self.conn.execute(
             "SELECT c.id, c.article_id, a.title, a.source, a.date, c.start, c.end,"
-            " substr(a.text, c.start + 1, c.end - c.start), a.page_starts"
+            " substr(a.text, c.start + 1, c.end - c.start), a.page_starts,"
+            " (SELECT group_concat(d.source, char(31)) FROM articles d WHERE d.duplicate_of = a.id)"
             f" FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})",
             [int(i) for i in chunk_ids],
         ).fetchall()
         return {
-            r[0]: ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(json.loads(r[8] or "[]")))
+            r[0]: ChunkRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                tuple(json.loads(r[8] or "[]")),
+                tuple(sorted(set(r[9].split("\x1f")) - {r[3]})) if r[9] else (),
+            )
             for r in rows
         }
 
@@ -287,12 +329,16 @@ class Store:
 
     def list_articles(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
-            "SELECT a.id, a.title, a.source, a.date, length(a.text), count(c.id)"
+            "SELECT a.id, a.title, a.source, a.date, length(a.text), count(c.id), a.duplicate_of"
             " FROM articles a LEFT JOIN chunks c ON c.article_id = a.id"
             " GROUP BY a.id ORDER BY a.date IS NULL, a.date DESC, a.title"
         )
-        keys = ("id", "title", "source", "date", "characters", "chunks")
+        keys = ("id", "title", "source", "date", "characters", "chunks", "duplicate_of")
         return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _date_filter(since: str | None, until: str | None) -> tuple[str, list[str]]:

@@ -63,6 +63,7 @@ class Hit:
     text: str
     score: float
     page: int | None = None
+    also_sources: tuple[str, ...] = ()  # where identical copies of the article came from
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Citation:
     snippet: str
     snippet_start: int
     page: int | None = None
+    also_sources: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -94,6 +96,7 @@ class Citation:
             "snippet": self.snippet,
             "snippet_start": self.snippet_start,
             "page": self.page,
+            "also_sources": list(self.also_sources),
         }
 
 

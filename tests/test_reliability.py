@@ -1,0 +1,230 @@
+"""An index that never breaks: incremental updates, duplicates, removal, locking, corrupt files, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qa.cli import app
+from qa.core import QA
+from qa.lock import writer_lock
+from tests.conftest import SEED_FILE, SEED_QUESTION
+
+runner = CliRunner()
+
+HARBOUR = "# Harbour plan\n\nThe city council approved 3 new cranes for the harbour on Monday.\n"
+FOREST = "# Forest fire\n\nFirefighters contained the forest fire near Lakeside after 4 days.\n"
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "harbour.md").write_text(HARBOUR)
+    (folder / "forest.md").write_text(FOREST)
+    return folder
+
+
+def chunk_ids(index_dir: Path, article_title: str) -> list[int]:
+    with sqlite3.connect(index_dir / "qa.sqlite") as conn:
+        rows = conn.execute(
+            "SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE a.title = ?",
+            (article_title,),
+        )
+        return [r[0] for r in rows]
+
+
+def test_changed_file_reembeds_only_its_own_chunks(library: Path, tmp_path: Path) -> None:
+    qa = QA(tmp_path / "index")
+    qa.index([library])
+    forest_before = chunk_ids(qa.index_dir, "Forest fire")
+    (library / "harbour.md").write_text(HARBOUR + "\nThe cranes arrive in June.\n")
+    report = qa.index([library])
+    assert (report.new, report.changed, report.unchanged, report.removed) == (0, 1, 1, 0)
+    assert report.chunks_embedded == len(chunk_ids(qa.index_dir, "Harbour plan"))
+    assert chunk_ids(qa.index_dir, "Forest fire") == forest_before
+    assert "June" in qa.ask("When do the cranes arrive?").text
+
+
+def test_deleted_file_leaves_the_index_on_next_run(library: Path, tmp_path: Path) -> None:
+    qa = QA(tmp_path / "index")
+    qa.index([library])
+    (library / "forest.md").unlink()
+    report = qa.index([library])
+    assert report.removed == 1
+    assert [a["title"] for a in qa.articles()] == ["Harbour plan"]
+    assert not qa.ask("How long did the forest fire near Lakeside burn?").found
+
+
+def test_remove_by_id_and_by_path(library: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    QA(index_dir).index([library])
+    forest_id = next(a["id"] for a in QA(index_dir).articles() if a["title"] == "Forest fire")
+    code, out, _ = cli("remove", forest_id, "--index-dir", str(index_dir))
+    assert code == 0 and "1 removed" in out
+    code, out, _ = cli("remove", str(library / "harbour.md"), "--index-dir", str(index_dir))
+    assert code == 0 and "1 removed" in out
+    assert QA(index_dir).articles() == []
+    code, _, err = cli("remove", "no-such-article", "--index-dir", str(index_dir))
+    assert code != 0 and "no article" in err
+
+
+def test_identical_articles_are_stored_once_and_cite_both_sources(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "wire-copy-a.txt").write_text(SEED_FILE.read_text())
+    (folder / "wire-copy-b.txt").write_text(SEED_FILE.read_text())
+    qa = QA(tmp_path / "index")
+    qa.index([folder])
+    articles = qa.articles()
+    assert len(articles) == 2
+    assert sorted(a["chunks"] for a in articles)[0] == 0  # the copy has no chunks of its own
+    cited = qa.ask(SEED_QUESTION).citations[0]
+    sources = {cited.source, *cited.also_sources}
+    assert sources == {str(folder / "wire-copy-a.txt"), str(folder / "wire-copy-b.txt")}
+
+    # The original goes: the copy is indexed in its own right and still answers.
+    original = next(a for a in articles if a["chunks"])
+    qa.remove([original["id"]])
+    remaining = qa.articles()
+    assert len(remaining) == 1 and remaining[0]["chunks"] > 0
+    assert "8,892" in qa.ask(SEED_QUESTION).text
+
+
+def test_second_writer_is_refused_while_readers_keep_working(seed_index: Path, library: Path) -> None:
+    with writer_lock(seed_index):
+        code, _, err = cli("index", str(library), "--index-dir", str(seed_index))
+        assert code != 0
+        assert f"index is being updated by process {os.getpid()}" in err
+        assert err.strip().count("\n") == 0
+        code, out, _ = cli("ask", SEED_QUESTION, "--index-dir", str(seed_index))
+        assert code == 0 and "8,892" in out
+
+
+@pytest.fixture
+def small_index(library: Path, tmp_path: Path) -> Path:
+    index_dir = tmp_path / "index"
+    QA(index_dir).index([library])
+    return index_dir
+
+
+def _one_line_error(index_dir: Path, needle: str) -> str:
+    code, _, err = cli("ask", "What did the council approve?", "--index-dir", str(index_dir))
+    assert code == 2, err
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
+    assert needle in err
+    return err
+
+
+def test_corrupt_database_is_named_and_rebuild_keeps_it(small_index: Path, library: Path) -> None:
+    db = small_index / "qa.sqlite"
+    for extra in ("qa.sqlite-wal", "qa.sqlite-shm"):
+        (small_index / extra).unlink(missing_ok=True)
+    db.write_bytes(b"this is not a database" * 100)
+    err = _one_line_error(small_index, str(db))
+    assert "qa index --rebuild" in err
+    code, out, err = cli("index", str(library), "--rebuild", "--index-dir", str(small_index))
+    assert code == 0, err
+    assert list(small_index.glob("qa.sqlite.broken-*"))  # the unreadable file is kept, not deleted
+    code, out, _ = cli("ask", "What did the council approve?", "--index-dir", str(small_index))
+    assert code == 0 and "cranes" in out
+
+
+def test_truncated_vectors_file_is_named_and_next_index_repairs_it(small_index: Path, library: Path) -> None:
+    (vectors,) = small_index.glob("vectors-*.faiss")
+    vectors.write_bytes(vectors.read_bytes()[:100])
+    _one_line_error(small_index, str(vectors))
+    code, _, err = cli("index", str(library), "--index-dir", str(small_index))
+    assert code == 0, err
+    code, out, _ = cli("ask", "What did the council approve?", "--index-dir", str(small_index))
+    assert code == 0 and "cranes" in out
+
+
+def test_missing_vectors_file_is_named(small_index: Path) -> None:
+    (vectors,) = small_index.glob("vectors-*.faiss")
+    vectors.unlink()
+    _one_line_error(small_index, "missing")
+
+
+def test_foreign_index_format_names_the_fix(small_index: Path) -> None:
+    with sqlite3.connect(small_index / "qa.sqlite") as conn:
+        conn.execute("UPDATE manifest SET value = '999' WHERE key = 'format_version'")
+    _one_line_error(small_index, "qa index --rebuild")
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    with sqlite3.connect(index_dir / "qa.sqlite") as conn:
+        conn.execute("CREATE TABLE recipes (name TEXT)")
+    _one_line_error(index_dir, "qa.sqlite")
+
+
+def test_missing_query_model_is_named(small_index: Path) -> None:
+    import shutil
+
+    (model_dir,) = small_index.glob("model-*")
+    shutil.rmtree(model_dir)
+    _one_line_error(small_index, model_dir.name)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "x" * 100_000,
+        "¿Cuántos soldados estadounidenses había en Irak?",
+        "🤔🔥💥 troops?",
+        "?",
+        'AND OR NOT "*',
+    ],
+)
+def test_odd_questions_get_an_answer_or_a_clear_refusal(seed_index: Path, question: str) -> None:
+    code, out, err = cli("ask", question, "--json", "--index-dir", str(seed_index))
+    assert code == 0, err
+    data = json.loads(out)
+    assert isinstance(data["found"], bool) and data["answer"]
+
+
+def test_hostile_article_text_never_reaches_the_terminal_as_codes(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    hostile = (
+        "Hostile \x1b[31mred\x1b[0m title\n\nThe [bold red]mayor[/bold red] said the \x1b]0;pwned\x07bridge "
+        "will cost 12 million dollars.\x07\x08 Bell and backspace.\n"
+    )
+    (folder / "hostile.txt").write_text(hostile)
+    index_dir = tmp_path / "index"
+    QA(index_dir).index([folder])
+    code, out, err = cli("ask", "How much will the bridge cost?", "--index-dir", str(index_dir))
+    assert code == 0, err
+    assert "12 million" in out
+    assert not any(ch in out for ch in "\x1b\x07\x08")
+    assert "[bold red]mayor[/bold red]" in out  # markup is shown literally, not interpreted
+    code, out, _ = cli("search", "bridge", "--index-dir", str(index_dir))
+    assert not any(ch in out for ch in "\x1b\x07\x08")
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Good news\n\nThe library reopens on Friday.\n")
+    (folder / "empty.txt").write_text("")
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (folder / "latin1.txt").write_bytes("Caf\xe9 news\n\nThe caf\xe9 opens.\n".encode("latin-1"))
+    (folder / "lines.jsonl").write_text('{"id": "a", "text": "Alpha story text."}\nnot json\n{"id": "b"}\n')
+    code, _, err = cli("index", str(folder), "--index-dir", str(tmp_path / "index"))
+    assert code == 0, err
+    assert "empty file" in err and "binary file" in err
+    assert "lines.jsonl:2" in err and "lines.jsonl:3" in err
+    titles = {a["title"] for a in QA(tmp_path / "index").articles()}
+    assert {"Good news", "Alpha story text."} <= titles and any("Caf" in t for t in titles)
