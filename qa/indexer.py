@@ -20,7 +20,7 @@ from qa.ingest import discover_files, read_file
 from qa.lock import writer_lock
 from qa.store import DB_NAME, FORMAT_VERSION, REBUILD_HINT, Store, text_hash, vector_file
 from qa.types import Article, Chunk, IndexReport, Skipped
-from qa.vectors import VectorIndex
+from qa.vectors import VectorIndex, fitted
 
 Progress = Callable[[int, int], None]  # (bytes of input done, bytes in all)
 BATCH_CHUNKS = 256
@@ -383,6 +383,7 @@ class _Indexer:
     def _finish(self) -> None:
         """Publish the vectors: save a new generation file, then commit its number (caller's transaction)."""
         if self.rebuild:
+            self._fit_index_type()
             generation = int(self.store.manifest.get("generation", 0)) + 1
             self.vectors.save(vector_file(self.store.index_dir, generation))
             self.store.set_manifest(generation=generation)
@@ -390,10 +391,19 @@ class _Indexer:
             return
         if not self.dirty:
             return
+        self._fit_index_type()
         generation = int(self.store.manifest.get("generation", 0)) + 1
         self.vectors.save(vector_file(self.store.index_dir, generation))
         self.store.set_manifest(generation=generation)
         self.dirty = False
+
+    def _fit_index_type(self) -> None:
+        """Exact search while small; IVF-SQ8 past the threshold, retrained as the collection grows."""
+        trained_on = int(self.store.manifest.get("trained_on", 0))
+        self.vectors, trained_on = fitted(
+            self.vectors, lambda ids: self.store.vectors_for(ids.tolist()), trained_on
+        )
+        self.store.set_manifest(index_type=self.vectors.kind, trained_on=trained_on)
 
     def _remove_stale_files(self) -> None:
         """Older vector generations and models no longer named by the manifest."""
