@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ Encode = Callable[[list[str]], np.ndarray]
 # Chosen on questions.jsonl sets (see bench/quality.py and bench/results.md).
 FOUND_THRESHOLD = 0.40
 MAX_SENTENCES = 3
+SHORTLIST = 12  # sentences embedded per question
 SNIPPET_CHARS = 420
 
 _BOILERPLATE = re.compile(
@@ -92,23 +94,45 @@ def _sentences(candidates: Sequence[Candidate]) -> list[tuple[int, int, int, str
     return out
 
 
+def _weights(terms: set[str], sentence_words: Sequence[set[str]]) -> dict[str, float]:
+    """IDF of each question term over the candidate sentences: rare terms say more."""
+    n = len(sentence_words)
+    return {t: math.log(1 + n / (1 + sum(t in words for words in sentence_words))) for t in terms}
+
+
 def score_sentences(
     question: str, question_vector: np.ndarray, candidates: Sequence[Candidate], encode: Encode
 ) -> list[ScoredSentence]:
+    """Rank candidate sentences cheaply (keywords, answer type, passage rank), then embed the best few.
+
+    Embedding every sentence of every passage would cost most of the answer time; the keyword pass
+    keeps the sentences worth a semantic look.
+    """
     sentences = _sentences(candidates)
     if not sentences:
         return []
-    vectors = encode([s[3] for s in sentences])
-    semantic = vectors @ question_vector.reshape(-1)
     terms = {_stem(w) for w in keywords(question)}
+    words = [{_stem(w) for w in keywords(s[3])} for s in sentences]
+    weights = _weights(terms, words)
+    total = sum(weights.values()) or 1.0
     kind = answer_type(question)
-    scored = []
-    for (p, start, end, text), sim in zip(sentences, semantic, strict=True):
-        words = {_stem(w) for w in keywords(text)}
-        overlap = len(terms & words) / len(terms) if terms else 0.0
-        prior = 1.0 / (p + 2)
-        score = float(sim) + 0.35 * overlap + 0.12 * _type_match(kind, text) + 0.1 * prior
-        scored.append(ScoredSentence(p, start, end, text, float(sim), score))
+    question_words = " ".join(question.lower().split())
+    cheap = []
+    for (p, start, end, text), sentence_words in zip(sentences, words, strict=True):
+        overlap = sum(w for t, w in weights.items() if t in sentence_words) / total
+        if text.rstrip(" \"'”’)").endswith("?") or question_words in " ".join(text.lower().split()):
+            continue  # a question (quiz pages repeat the question) is not an answer
+        bonus = 0.12 * _type_match(kind, text) + 0.1 / (p + 2)
+        cheap.append((0.35 * overlap + bonus, overlap, p, start, end, text))
+    if not cheap:
+        return []
+    cheap.sort(key=lambda c: c[0], reverse=True)
+    shortlist = cheap[:SHORTLIST]
+    semantic = encode([c[5] for c in shortlist]) @ question_vector.reshape(-1)
+    scored = [
+        ScoredSentence(p, start, end, text, float(sim), float(sim) + partial)
+        for (partial, _, p, start, end, text), sim in zip(shortlist, semantic, strict=True)
+    ]
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored
 
@@ -153,9 +177,14 @@ def compose(
     if found:
         chosen = [best]
         for s in scored[1:]:
-            if len(chosen) == MAX_SENTENCES or s.score < best.score - 0.12:
+            if len(chosen) == MAX_SENTENCES or s.score < best.score - 0.1:
                 break
-            if s.semantic >= threshold and not any(_overlaps(s, c) for c in chosen):
+            # Extra sentences must carry content of their own ("Green light!" does not).
+            if (
+                len(keywords(s.text)) >= 4
+                and s.semantic >= threshold
+                and not any(_overlaps(s, c) for c in chosen)
+            ):
                 chosen.append(s)
     else:
         chosen = _closest_per_passage(scored, 3)
