@@ -48,8 +48,6 @@ CREATE TABLE IF NOT EXISTS articles (
     page_starts TEXT               -- JSON list, PDF only
 );
 CREATE INDEX IF NOT EXISTS articles_origin ON articles(origin);
-CREATE INDEX IF NOT EXISTS articles_text_hash ON articles(text_hash);
-CREATE INDEX IF NOT EXISTS articles_duplicate_of ON articles(duplicate_of);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so a stale vector id can't point elsewhere
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
@@ -63,6 +61,42 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
 """
+# Columns added after the first release, with how to fill them in older databases.
+_MIGRATIONS = (
+    (
+        "articles",
+        "text_hash",
+        "ALTER TABLE articles ADD COLUMN text_hash TEXT NOT NULL DEFAULT ''",
+        "UPDATE articles SET text_hash = qa_text_hash(text)",
+    ),
+    ("articles", "duplicate_of", "ALTER TABLE articles ADD COLUMN duplicate_of TEXT", None),
+)
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS articles_text_hash ON articles(text_hash);
+CREATE INDEX IF NOT EXISTS articles_duplicate_of ON articles(duplicate_of);
+"""
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older database up to this schema, in one transaction."""
+    conn.create_function("qa_text_hash", 1, text_hash, deterministic=True)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for table, column, add, fill in _MIGRATIONS:
+            if column not in _columns(conn, table):
+                conn.execute(add)
+                if fill:
+                    conn.execute(fill)
+        for statement in filter(str.strip, _INDEXES.split(";")):
+            conn.execute(statement)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
 @dataclass(frozen=True)
@@ -105,6 +139,9 @@ class Store:
             self.conn = _connect(self.db_path, readonly=readonly)
             if not readonly:
                 self.conn.executescript(_SCHEMA)
+                _migrate(self.conn)
+            elif not {m[1] for m in _MIGRATIONS} <= _columns(self.conn, "articles"):
+                raise IndexProblem(f"{self.db_path} was written by an older qa: run `qa index` to upgrade it")
             self.manifest = self._read_manifest()
         except sqlite3.DatabaseError as exc:
             raise IndexProblem(f"{self.db_path} is unreadable ({exc}): {REBUILD_HINT}") from None

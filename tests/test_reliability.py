@@ -228,3 +228,18 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(tmp_path: Path)
     assert "lines.jsonl:2" in err and "lines.jsonl:3" in err
     titles = {a["title"] for a in QA(tmp_path / "index").articles()}
     assert {"Good news", "Alpha story text."} <= titles and any("Caf" in t for t in titles)
+
+
+def test_database_from_before_duplicates_is_upgraded_by_the_next_index(
+    small_index: Path, library: Path
+) -> None:
+    with sqlite3.connect(small_index / "qa.sqlite") as conn:  # the first released schema had neither column
+        conn.execute("DROP INDEX IF EXISTS articles_text_hash")
+        conn.execute("DROP INDEX IF EXISTS articles_duplicate_of")
+        conn.execute("ALTER TABLE articles DROP COLUMN text_hash")
+        conn.execute("ALTER TABLE articles DROP COLUMN duplicate_of")
+    _one_line_error(small_index, "run `qa index` to upgrade it")
+    code, out, err = cli("index", str(library), "--index-dir", str(small_index))
+    assert code == 0 and "0 chunks embedded" in out, err
+    code, out, _ = cli("ask", "What did the council approve?", "--index-dir", str(small_index))
+    assert code == 0 and "cranes" in out
