@@ -20,6 +20,7 @@ Encode = Callable[[list[str]], np.ndarray]
 FOUND_THRESHOLD = 0.40
 MAX_SENTENCES = 3
 SHORTLIST = 12  # sentences embedded per question
+SEMANTIC_CHARS = 400
 SNIPPET_CHARS = 420
 
 _BOILERPLATE = re.compile(
@@ -128,7 +129,9 @@ def score_sentences(
         return []
     cheap.sort(key=lambda c: c[0], reverse=True)
     shortlist = cheap[:SHORTLIST]
-    semantic = encode([c[5] for c in shortlist]) @ question_vector.reshape(-1)
+    # The start of a sentence says enough about its topic; unpunctuated walls of text would otherwise
+    # pad the whole batch to the model's full length.
+    semantic = encode([c[5][:SEMANTIC_CHARS] for c in shortlist]) @ question_vector.reshape(-1)
     scored = [
         ScoredSentence(p, start, end, text, float(sim), float(sim) + partial)
         for (partial, _, p, start, end, text), sim in zip(shortlist, semantic, strict=True)
