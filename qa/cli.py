@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from qa.errors import QAError
+from qa.errors import BadQuestion, QAError
 from qa.text import safe
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,6 +60,9 @@ def friendly_errors(func: F) -> F:
             return func(*args, **kwargs)
         except QAError as exc:
             fail(str(exc), exc.exit_code)
+        except BrokenPipeError:  # `qa ... | head`: the reader left; stop quietly like other tools
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except KeyboardInterrupt:
             fail("interrupted; the index is unchanged since its last completed step", 130)
         except (typer.Exit, typer.Abort, SystemExit):
@@ -155,7 +158,12 @@ class _NoBar:
 @app.command()
 @friendly_errors
 def ask(
-    question: Annotated[str, typer.Argument(help="Your question, in quotes.")],
+    question: Annotated[
+        str | None, typer.Argument(help='Your question, in quotes; "-" reads one question a line from stdin.')
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Answer every line of this file; prints JSON lines.")
+    ] = None,
     k: Annotated[int, typer.Option("-k", "--top", min=1, max=50, help="Passages to draw on.")] = 5,
     as_json: Json = False,
     since: Since = None,
@@ -166,12 +174,42 @@ def ask(
     """Answer a question from the indexed articles, with numbered sources.
 
     Example: qa ask "How many U.S. troops were in Iraq as of late September?"
+
+    Batch example (one JSON answer a line): qa ask --file questions.txt, or: cat questions.txt | qa ask -
     """
     qa = _qa(index_dir, model)
-    answer = qa.ask(question, k, since=_date(since, "--since"), until=_date(until, "--until"))
+    dates = {"since": _date(since, "--since"), "until": _date(until, "--until")}
+    if file is not None or question == "-":
+        _ask_many(qa, file, k, dates)
+        return
+    if question is None:
+        raise BadQuestion('no question: qa ask "your question", or --file FILE, or - for stdin')
+    answer = qa.ask(question, k, **dates)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
+    _print_answer(answer)
+
+
+def _ask_many(qa, file: Path | None, k: int, dates: dict[str, str | None]) -> None:  # type: ignore[no-untyped-def]
+    """Batch mode: the model stays loaded; each answer (or a line's error) is one JSON line."""
+    if file is not None:
+        try:
+            lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as exc:
+            raise QAError(f"cannot read {file}: {exc.strerror or exc}") from None
+    else:
+        lines = sys.stdin
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            typer.echo(json.dumps(qa.ask(line, k, **dates).to_dict(), ensure_ascii=False))
+        except BadQuestion as exc:
+            typer.echo(json.dumps({"question": line, "error": str(exc)}, ensure_ascii=False))
+
+
+def _print_answer(answer) -> None:  # type: ignore[no-untyped-def]
     typer.echo(safe(answer.text))
     if answer.citations:
         typer.echo("\nSources:" if answer.found else "\nClosest passages:")
@@ -253,7 +291,9 @@ def articles(as_json: Json = False, index_dir: IndexDir = Path("index")) -> None
 @app.command()
 @friendly_errors
 def remove(
-    targets: Annotated[list[str], typer.Argument(help="Article ids (see `qa articles`) or file/folder paths.")],
+    targets: Annotated[
+        list[str], typer.Argument(help="Article ids (see `qa articles`) or file/folder paths.")
+    ],
     index_dir: IndexDir = Path("index"),
 ) -> None:
     """Remove articles from the index by id, or by the file or folder they were read from.
@@ -262,6 +302,58 @@ def remove(
     """
     report = _qa(index_dir).remove(targets)
     typer.echo(report.summary())
+
+
+@app.command("eval")
+@friendly_errors
+def eval_(
+    data_dir: Annotated[
+        Path, typer.Argument(help="Folder with articles.jsonl and questions.jsonl.", show_default=False)
+    ],
+    as_json: Json = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write one JSON line per question (for error analysis).")
+    ] = None,
+    method: Annotated[
+        str, typer.Option("--method", help="Retrieval: hybrid (what qa ships), dense or bm25.")
+    ] = "hybrid",
+    index_dir: IndexDir = Path("index"),
+    model: Model = None,
+) -> None:
+    """Index a question set's articles, ask every question as `qa ask` does, and score the answers.
+
+    Prints recall@1/5/10 and mrr@10 of the passages, answer_hit, refused_when_absent,
+    refused_when_present, latency (p50_ms, p95_ms) and index_seconds. An index that already holds
+    the articles is reused.
+
+    Example: qa eval ../shared/data/news-2022-w2 --json --out w2.jsonl --index-dir /tmp/w2-index
+    """
+    from qa.evaluate import KEYS, evaluate
+
+    show_bar = sys.stderr.isatty()
+    state = {"stage": "", "done": 0}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not show_bar:
+            return
+        if stage != state["stage"]:
+            state["stage"], state["done"] = stage, 0
+            typer.echo("", err=True)
+        step = int(100 * done / max(total, 1))
+        if step > state["done"]:
+            state["done"] = step
+            label = "indexing" if stage == "index" else "asking"
+            typer.echo(f"\r{label} {step:3d}%", err=True, nl=False)
+
+    metrics = evaluate(_qa(index_dir, model), data_dir, method=method, out=out, progress=progress)
+    if show_bar:
+        typer.echo("", err=True)
+    if as_json:
+        typer.echo(json.dumps(metrics))
+        return
+    for key in KEYS:
+        value = metrics.get(key)
+        typer.echo(f"{key:<22}{'-' if value is None else value}")
 
 
 @app.command()

@@ -132,7 +132,7 @@ def fuse(cosine: dict[int, float], bm25: dict[int, float], pool: Sequence[int]) 
     }
 
 
-def diversify(candidates: Sequence[Candidate], k: int, per_article: int = 2) -> list[Candidate]:
+def diversify(candidates: Sequence[Candidate], k: int, per_article: int = 3) -> list[Candidate]:
     """Drop near-duplicate passages (syndicated copies) and let several articles lead before any repeats."""
     kept: list[Candidate] = []
     prints: list[frozenset[str]] = []

@@ -105,3 +105,23 @@ def test_every_command_help_has_an_example() -> None:
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0
         assert "qa " in result.stdout and ("Example" in result.stdout or command == [])
+
+
+def test_batch_mode_from_file_and_stdin_prints_json_lines(seed_index: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "questions.txt"
+    questions.write_text(f"{SEED_QUESTION}\n\n   \nWho sent a letter to NATO headquarters in January?\n")
+    from_file = runner.invoke(app, ["ask", "--file", str(questions), "--index-dir", str(seed_index)])
+    from_stdin = runner.invoke(app, ["ask", "-", "--index-dir", str(seed_index)], input=questions.read_text())
+    for result in (from_file, from_stdin):
+        assert result.exit_code == 0, result.output
+        answers = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [a["question"] for a in answers] == [
+            SEED_QUESTION,
+            "Who sent a letter to NATO headquarters in January?",
+        ]
+        assert "8,892" in answers[0]["answer"] and "Mattis" in answers[1]["answer"]
+
+
+def test_ask_without_a_question_says_how(seed_index: Path) -> None:
+    result = runner.invoke(app, ["ask", "--index-dir", str(seed_index)])
+    assert result.exit_code == 2 and "--file" in result.stderr
