@@ -1,0 +1,373 @@
+"""The chat screen: the conversation, the sources of the selected answer, the question box."""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import events, on, work
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input
+
+from qa.conversations import Turn
+from qa.errors import QAError
+from qa.export import conversation_to_markdown, default_file_name, turn_to_markdown
+from qa.tui import render
+from qa.tui.widgets import (
+    ConversationView,
+    OpenCitation,
+    QuestionInput,
+    SourcesPane,
+    StatusBar,
+    TurnView,
+    WelcomeView,
+)
+from qa.types import Answer
+
+if TYPE_CHECKING:
+    from qa.tui.app import QAApp
+
+
+class ChatScreen(Screen[None]):
+    """Questions go in at the bottom; answers queue until the model is ready, then arrive in order."""
+
+    app: QAApp  # type: ignore[assignment]
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    AUTO_FOCUS = "#question"
+
+    BINDINGS = [
+        Binding("escape", "toggle_focus", "Browse", tooltip="Move between the question box and the answers"),
+        Binding("ctrl+y", "copy_answer", "Copy", tooltip="Copy the selected answer with its sources"),
+        Binding("ctrl+s", "export", "Export", tooltip="Export the conversation to a Markdown file"),
+        Binding("ctrl+o", "conversations", "Chats", tooltip="Saved conversations: reopen or delete them"),
+        Binding("ctrl+n", "new_conversation", "New chat", show=False, tooltip="Start a new conversation"),
+    ]
+
+    class AnswerReady(Message):
+        def __init__(self, turn: TurnView, answer: Answer) -> None:
+            super().__init__()
+            self.turn = turn
+            self.answer = answer
+
+    class AnswerFailed(Message):
+        def __init__(self, turn: TurnView, error: str) -> None:
+            super().__init__()
+            self.turn = turn
+            self.error = error
+
+    def __init__(self) -> None:
+        super().__init__(id="chat")
+        self.pending: deque[TurnView] = deque()
+        self.asking: TurnView | None = None
+        self.conversation_id: int | None = None
+        self._welcome_shown = False
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Header()
+        with Horizontal(id="panes"):
+            yield ConversationView(id="conversation")
+            yield SourcesPane(id="sources")
+        yield WelcomeView(self.app.index_dir, id="welcome")
+        yield StatusBar(id="statusbar")
+        yield QuestionInput(
+            history=self.app.conversations.recent_questions(),
+            placeholder="Ask a question about your articles (↑ ↓ for earlier questions)",
+            id="question",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sources.show(None)
+        app = self.app
+        for name in ("phase", "indexing", "stats", "error", "index_progress"):
+            self.watch(app, name, self._app_changed, init=False)
+        self._app_changed()
+
+    # -- parts --------------------------------------------------------------------------------------
+
+    @property
+    def conversation(self) -> ConversationView:
+        return self.query_one(ConversationView)
+
+    @property
+    def sources(self) -> SourcesPane:
+        return self.query_one(SourcesPane)
+
+    @property
+    def question_input(self) -> QuestionInput:
+        return self.query_one(QuestionInput)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    # -- app state ----------------------------------------------------------------------------------
+
+    def _app_changed(self, *_: object) -> None:
+        app = self.app
+        stats = app.stats
+        empty = app.phase == "empty" and not self.conversation.turns
+        self.set_class(empty, "-empty")
+        self.query_one(WelcomeView).display = empty
+        self.query_one("#panes").display = not empty
+        if empty != self._welcome_shown:
+            self._welcome_shown = empty
+            # A new user's next step is the button; once there are articles, it is the question.
+            (self.query_one("#index-seeds") if empty else self.question_input).focus()
+        if stats is not None:
+            self.sub_title = f"{render.plural(stats.articles, 'article')} · {render.plural(stats.chunks, 'chunk')} · {stats.model}"
+        else:
+            self.sub_title = {"empty": "no articles indexed", "error": "index unavailable"}.get(
+                app.phase, "opening the index…"
+            )
+        self.title = "qa"
+        self._update_status()
+        self._pump()
+
+    def _update_status(self) -> None:
+        app = self.app
+        bar = self.status
+        if app.indexing:
+            done, total = app.index_progress
+            bar.set_progress(done, total)
+            ready = app.phase == "ready"
+            bar.set_text("Indexing… questions still work" if ready else "Indexing the articles…", busy=True)
+            return
+        bar.set_progress(None, None)
+        waiting = len(self.pending) + (1 if self.asking else 0)
+        if app.phase in ("starting", "loading"):
+            text = "Loading the model and the index…"
+            if waiting:
+                text += f" {render.plural(waiting, 'question')} will be answered when it is ready"
+            else:
+                text += " you can type your question now"
+            bar.set_text(text, busy=True)
+        elif app.phase == "error":
+            bar.set_text(Content(render.oneline(app.error)).stylize("$text-error"))
+        elif app.phase == "empty":
+            bar.set_text("No articles indexed yet: press ctrl+r or use the button above to index some")
+        elif self.asking is not None:
+            more = f" ({len(self.pending)} more waiting)" if self.pending else ""
+            bar.set_text(Content(f"Answering: {render.oneline(self.asking.question)}{more}"), busy=True)
+        else:
+            bar.set_text(
+                Content.assemble(
+                    ("Ready", "bold $text-success"),
+                    ("  ·  esc: browse answers  ·  1-9: read a source  ·  F1: help", render.DIM_STYLE),
+                )
+            )
+
+    # -- asking -------------------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#question")
+    def _submitted(self, event: Input.Submitted) -> None:
+        question = " ".join(event.value.split())
+        if not question:
+            return
+        box = self.question_input
+        box.remember(question)
+        box.value = ""
+        self.ask(question)
+
+    def ask(self, question: str) -> TurnView:
+        turn = TurnView(question, show_timings=self.app.show_timings)
+        self.conversation.add_turn(turn)
+        self.pending.append(turn)
+        self.call_after_refresh(self._pump)
+        return turn
+
+    def _previous_question(self, turn: TurnView) -> str | None:
+        turns = self.conversation.turns
+        index = turns.index(turn) if turn in turns else len(turns)
+        earlier = [t for t in turns[:index] if t.answer is not None]
+        return earlier[-1].question if earlier else None
+
+    def _pump(self) -> None:
+        """Start the next waiting question if the index is ready; tell waiting questions why they wait."""
+        app = self.app
+        if self.asking is None and self.pending:
+            if app.phase == "ready":
+                turn = self.pending.popleft()
+                self.asking = turn
+                turn.set_waiting("Answering…")
+                self._ask(turn, turn.question, self._previous_question(turn))
+            elif app.phase in ("empty", "error") and not app.indexing:
+                reason = (
+                    "No articles are indexed yet: index some first (ctrl+r, or `qa index PATH` in a shell)."
+                    if app.phase == "empty"
+                    else f"The index could not be opened: {app.error}"
+                )
+                while self.pending:
+                    self.pending.popleft().set_error(reason)
+        if app.phase == "ready":
+            waiting = "Queued: answered after the question before it…"
+        elif app.indexing:
+            waiting = "Waiting for the index to be built…"
+        else:
+            waiting = "Waiting for the model to load…"
+        for turn in self.pending:
+            turn.set_waiting(waiting)
+        self._update_status()
+
+    @work(thread=True, group="ask", exit_on_error=False)
+    def _ask(self, turn: TurnView, question: str, context: str | None) -> None:
+        try:
+            answer = self.app.qa.ask(question, context=context)
+        except QAError as exc:
+            self.post_message(self.AnswerFailed(turn, str(exc)))
+        except Exception as exc:
+            self.post_message(self.AnswerFailed(turn, f"unexpected error: {type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(self.AnswerReady(turn, answer))
+
+    @on(AnswerReady)
+    def _answer_ready(self, message: AnswerReady) -> None:
+        turn, answer = message.turn, message.answer
+        if turn not in self.conversation.turns:  # asked in a conversation the user has since left
+            return
+        turn.set_answer(answer, len(answer.passages))
+        self._save(turn)
+        self._done(turn)
+
+    @on(AnswerFailed)
+    def _answer_failed(self, message: AnswerFailed) -> None:
+        if message.turn not in self.conversation.turns:
+            return
+        message.turn.set_error(message.error)
+        self._done(message.turn)
+
+    def _done(self, turn: TurnView) -> None:
+        if self.asking is turn:
+            self.asking = None
+        if self.conversation.selected_turn is turn:
+            self.sources.show(turn.answer)
+            self.conversation.reveal(turn)
+        self._pump()
+
+    def _save(self, turn: TurnView) -> None:
+        assert turn.answer is not None
+        store = self.app.conversations
+        record = Turn(question=turn.question, answer=turn.answer.to_dict(), passages=turn.passages)
+        if self.conversation_id is None or store.get(self.conversation_id) is None:
+            self.conversation_id = store.create(turn.question)
+        store.add_turn(self.conversation_id, record)
+
+    # -- selection and citations ---------------------------------------------------------------------
+
+    @on(ConversationView.SelectionChanged)
+    def _selection_changed(self, event: ConversationView.SelectionChanged) -> None:
+        self.sources.show(event.turn.answer if event.turn else None)
+
+    @on(OpenCitation)
+    def _open_citation(self, event: OpenCitation) -> None:
+        event.stop()
+        self.app.open_citation(event.citation)
+
+    @on(WelcomeView.IndexSeeds)
+    def _index_seeds(self) -> None:
+        self.app.start_index(None)
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing while the answers or sources have the focus goes to the question box."""
+        box = self.question_input
+        if event.key in self.active_bindings:  # bound keys (1-9, j, k, ?) keep their meaning
+            return
+        if event.is_printable and event.character and self.focused in (self.conversation, self.sources):
+            event.stop()
+            box.focus()
+            box.insert_text_at_cursor(event.character)
+
+    # -- actions ------------------------------------------------------------------------------------
+
+    def action_toggle_focus(self) -> None:
+        if self.focused is self.question_input:
+            conversation = self.conversation
+            conversation.focus()
+            if conversation.selected < 0 and conversation.turns:
+                conversation.selected = len(conversation.turns) - 1
+        else:
+            self.question_input.focus()
+
+    def _records(self) -> list[Turn]:
+        return [
+            Turn(question=t.question, answer=t.answer.to_dict(), passages=t.passages)
+            for t in self.conversation.turns
+            if t.answer is not None
+        ]
+
+    def action_copy_answer(self) -> None:
+        turn = self.conversation.selected_turn
+        if turn is None or turn.answer is None:
+            self.notify("Select an answer first (esc, then ↑ ↓).", severity="warning")
+            return
+        record = Turn(question=turn.question, answer=turn.answer.to_dict(), passages=turn.passages)
+        self.app.copy_to_clipboard(turn_to_markdown(record))
+        self.notify(f"Copied the answer and {render.plural(len(turn.answer.citations), 'source')}.")
+
+    def action_export(self) -> None:
+        records = self._records()
+        if not records:
+            self.notify("Nothing to export yet: ask a question first.", severity="warning")
+            return
+        from qa.tui.dialogs import PathDialog
+
+        default = Path.cwd() / default_file_name(records[0].question)
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self.export_to(Path(value).expanduser(), records)
+
+        self.app.push_screen(
+            PathDialog("Export the conversation as Markdown", "File", str(default), "Export"), chosen
+        )
+
+    def export_to(self, path: Path, records: list[Turn] | None = None) -> Path | None:
+        records = records if records is not None else self._records()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(conversation_to_markdown(records), encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Could not write {path}: {exc.strerror or exc}", severity="error")
+            return None
+        self.notify(f"Exported {render.plural(len(records), 'answer')} to {path}")
+        return path
+
+    def action_conversations(self) -> None:
+        from qa.tui.history import ConversationsScreen
+
+        def chosen(conversation_id: int | None) -> None:
+            if conversation_id is not None:
+                self.run_worker(self.open_conversation(conversation_id), exclusive=True, group="open")
+
+        self.app.push_screen(ConversationsScreen(self.app.conversations, self.conversation_id), chosen)
+
+    async def action_new_conversation(self) -> None:
+        await self.start_new_conversation()
+        self.question_input.focus()
+
+    async def start_new_conversation(self) -> None:
+        self.pending.clear()
+        self.asking = None
+        self.conversation_id = None
+        await self.conversation.clear_turns()
+        self._app_changed()
+
+    async def open_conversation(self, conversation_id: int) -> None:
+        store = self.app.conversations
+        info = store.get(conversation_id)
+        if info is None:
+            return
+        await self.start_new_conversation()
+        self.conversation_id = conversation_id
+        for record in store.turns(conversation_id):
+            turn = TurnView(record.question, show_timings=self.app.show_timings)
+            self.conversation.add_turn(turn)
+            turn.set_answer(record.to_answer(), record.passages)
+        self.notify(f"Opened “{info.title}”", timeout=3)
+        self.question_input.focus()

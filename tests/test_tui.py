@@ -1,0 +1,612 @@
+"""The terminal UI, driven headlessly with Textual's pilot, on real indexes and the real model."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.command import CommandPalette
+from textual.content import Content
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from qa.conversations import ConversationStore, Turn, answer_from_dict
+from qa.core import QA
+from qa.export import conversation_to_markdown, default_file_name, turn_to_markdown
+from qa.text import safe
+from qa.tui import render
+from qa.tui.app import QAApp
+from qa.tui.dialogs import ConfirmDialog, PathDialog
+from qa.tui.help import HelpScreen
+from qa.tui.history import ConversationsScreen
+from qa.tui.reader import ReaderScreen
+from qa.tui.widgets import AnswerText, TurnView
+from qa.types import Answer, Citation
+from tests.conftest import ROOT, SEED_FILE, SEED_QUESTION, SEEDS
+
+SEED_TITLE = "Facing Trump's demands, NATO to consider larger Iraq training mission"
+SEED_SENTENCE = (
+    "A Pentagon report released in November said there were 8,892 U.S. troops in Iraq as of late September."
+)
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
+
+
+def settled(app: QAApp) -> bool:
+    chat = app.chat
+    return (
+        app.phase in ("ready", "empty", "error")
+        and not app.indexing
+        and chat.asking is None
+        and not chat.pending
+    )
+
+
+async def ask(pilot: Pilot[None], app: QAApp, question: str) -> TurnView:
+    """Type nothing fancy: put the question in the box and press enter, then wait for the answer."""
+    box = app.chat.question_input
+    box.focus()
+    box.value = question
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: settled(app) and app.chat.conversation.turns[-1].question == question)
+    await pilot.pause()
+    return app.chat.conversation.turns[-1]
+
+
+def plain(widget: Static) -> str:
+    content = widget.content
+    return content.plain if isinstance(content, Content) else str(content)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def make_app(seed_index: Path, data_dir: Path) -> Callable[..., QAApp]:
+    def make(index_dir: Path | None = None, **kwargs: object) -> QAApp:
+        return QAApp(index_dir=index_dir or seed_index, data_dir=data_dir, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+# -- the seed question, sources, citations --------------------------------------------------------------
+
+
+async def test_seed_question_typed_before_the_model_is_ready_is_answered_with_its_source(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        # The first frame is up before the model: the status line says it is loading.
+        assert app.phase in ("starting", "loading")
+        assert "Loading" in plain(app.chat.query_one("#status-text", Static))
+        await pilot.press(*SEED_QUESTION, "enter")
+        turn = app.chat.conversation.turns[-1]
+        if app.phase != "ready":
+            assert "Waiting for the model" in plain(turn._answer)
+        await wait_for(pilot, lambda: settled(app) and turn.answer is not None)
+        await pilot.pause()
+
+        answer_text = turn._answer.content
+        assert isinstance(answer_text, Content)
+        assert "8,892" in answer_text.plain and "[1]" in answer_text.plain
+        start = answer_text.plain.index("[1]")
+        assert any(s.start == start and s.style == render.MARKER_STYLE for s in answer_text.spans)
+        meta = plain(turn._meta)
+        assert " s · drew on " in meta and "passage" in meta and "1 source" in meta
+
+        sources = app.chat.sources
+        assert sources.citations[0].title == SEED_TITLE
+        assert sources.citations[0].source.endswith(SEED_FILE.name)
+        shown = sources.get_option_at_index(0).prompt
+        assert isinstance(shown, Content)
+        assert SEED_TITLE in shown.plain and SEED_SENTENCE in shown.plain
+        assert "seeds/nato-iraq-training-mission.txt" in shown.plain
+        assert any(shown.plain[s.start : s.end] == SEED_SENTENCE for s in shown.spans)
+        assert "Ready" in plain(app.chat.query_one("#status-text", Static))
+
+
+async def test_open_citation_by_number_shows_the_reader_scrolled_to_the_highlight(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ask(pilot, app, SEED_QUESTION)
+        await pilot.press("escape", "1")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ReaderScreen) and app.screen.highlight_line is not None
+        )
+        await pilot.pause()
+        reader = app.screen
+        assert isinstance(reader, ReaderScreen)
+        body = reader.query_one("#reader-body", Static).content
+        assert isinstance(body, Content)
+        article_text = SEED_FILE.read_text(encoding="utf-8")
+        assert body.plain == safe(article_text)
+        highlighted = [body.plain[s.start : s.end] for s in body.spans if s.style == render.CITED_STYLE]
+        assert highlighted == [SEED_SENTENCE]
+        # The cited sentence is far down the article: the reader scrolled so it is in view.
+        scroll = reader.query_one("#reader-scroll")
+        line = reader.query_one("#reader-body").virtual_region.y + (reader.highlight_line or 0)
+        assert scroll.scroll_y > 0
+        assert scroll.scroll_y <= line < scroll.scroll_y + scroll.scrollable_content_region.height
+        assert SEED_TITLE in plain(reader.query_one("#reader-title", Static))
+        await pilot.press("escape")
+        assert app.screen is app.chat
+
+
+async def test_clicking_a_marker_or_enter_on_a_source_opens_the_reader(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        turn = await ask(pilot, app, SEED_QUESTION)
+        answer = turn.query_one(AnswerText)
+        content = answer.content
+        assert isinstance(content, Content)
+        lines = content.wrap(answer.content_region.width)
+        y = next(i for i, line in enumerate(lines) if "[1]" in line.plain)
+        x = lines[y].plain.index("[1]") + 1 + answer.styles.padding.left
+        assert await pilot.click(answer, offset=(x, y))
+        await wait_for(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        assert app.screen.citation.n == 1
+        await pilot.press("escape")
+        app.chat.sources.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        await pilot.press("q")
+        assert app.screen is app.chat
+
+
+async def test_an_unanswerable_question_says_so_and_shows_the_closest_passages(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        turn = await ask(pilot, app, "What is the boiling point of mercury?")
+        assert turn.answer is not None and not turn.answer.found
+        assert turn.has_class("-not-found")
+        assert "No answer in the articles" in plain(turn._meta)
+        assert app.chat.sources.border_title == "Closest passages"
+        assert app.chat.sources.citations
+
+
+async def test_a_follow_up_typed_at_once_waits_its_turn_and_uses_the_previous_question(make_app) -> None:
+    followup = "When was it released?"
+    assert not QA(make_app().index_dir).ask(followup).found  # on its own, nothing confident
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        box = app.chat.question_input
+        for question in (SEED_QUESTION, followup):
+            box.value = question
+            await pilot.press("enter")
+        first, second = app.chat.conversation.turns
+        await wait_for(pilot, lambda: settled(app) and second.answer is not None)
+        assert first.answer is not None and "8,892" in first.answer.text
+        assert second.answer is not None and second.answer.found
+        assert "November" in second.answer.text
+        assert second.answer.question == followup
+
+
+async def test_typing_while_browsing_answers_goes_to_the_question_box(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ask(pilot, app, SEED_QUESTION)
+        await pilot.press("escape")
+        assert app.focused is app.chat.conversation
+        await pilot.press("w", "h", "o")
+        assert app.focused is app.chat.question_input
+        assert app.chat.question_input.value == "who"
+
+
+async def test_an_unreadable_index_is_reported_and_questions_say_why(data_dir: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "broken"
+    index_dir.mkdir()
+    (index_dir / "qa.sqlite").write_bytes(b"not a database" * 100)
+    app = QAApp(index_dir=index_dir, data_dir=data_dir)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: app.phase == "error")
+        assert "unreadable" in plain(app.chat.query_one("#status-text", Static))
+        turn = await ask(pilot, app, SEED_QUESTION)
+        assert turn.has_class("-error") and "could not be opened" in plain(turn._answer)
+
+
+# -- input, help, palette, layout ----------------------------------------------------------------------
+
+
+async def test_input_history_goes_back_and_forth_and_survives_a_restart(make_app, data_dir: Path) -> None:
+    app = make_app()
+    first, second = "Who sent a letter to NATO?", SEED_QUESTION
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ask(pilot, app, first)
+        await ask(pilot, app, second)
+        box = app.chat.question_input
+        box.value = "draft"
+        await pilot.press("up")
+        assert box.value == second
+        await pilot.press("up")
+        assert box.value == first
+        await pilot.press("up")
+        assert box.value == first
+        await pilot.press("down")
+        assert box.value == second
+        await pilot.press("down")
+        assert box.value == "draft"
+    again = make_app()
+    async with again.run_test(size=(100, 32)) as pilot:
+        await pilot.press("up")
+        assert again.chat.question_input.value == second
+
+
+async def test_help_screen_lists_every_binding(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        text = app.screen.text
+        from qa.tui.chat import ChatScreen
+        from qa.tui.widgets import ConversationView, QuestionInput, SourcesPane
+
+        classes = [
+            QAApp,
+            ChatScreen,
+            QuestionInput,
+            ConversationView,
+            SourcesPane,
+            ReaderScreen,
+            ConversationsScreen,
+            HelpScreen,
+            PathDialog,
+            ConfirmDialog,
+        ]
+        for cls in classes:
+            for binding in cls.BINDINGS:
+                assert (binding.tooltip or binding.description) in text, binding  # type: ignore[union-attr]
+        for words in ("Command palette", "Quit", "1-9", "^r", "f1"):
+            assert words in text
+        await pilot.press("escape")
+        assert app.screen is app.chat
+        # `?` opens help too, when the question box does not have the focus.
+        app.chat.conversation.focus()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_offers_the_apps_actions(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for title in (
+            "Re-index the sample articles",
+            "Index files or folders…",
+            "Conversations",
+            "New conversation",
+            "Copy answer",
+            "Export conversation",
+            "Help",
+        ):
+            assert title in titles
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Help", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+
+
+@pytest.mark.parametrize(("size", "side_by_side"), [((80, 24), False), ((160, 50), True)])
+async def test_layout_fits_small_and_large_terminals(
+    make_app, size: tuple[int, int], side_by_side: bool
+) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await ask(pilot, app, SEED_QUESTION)
+        conversation, sources = app.chat.conversation.region, app.chat.sources.region
+        assert (sources.x > conversation.x) is side_by_side
+        assert (sources.y > conversation.y) is not side_by_side
+        for region in (conversation, sources):
+            assert region.height >= 5 and region.right <= size[0] and region.bottom <= size[1]
+        theme = app.theme
+        await pilot.press("ctrl+t")
+        assert app.theme != theme
+
+
+async def test_the_tui_imports_no_heavy_library_before_its_first_frame() -> None:
+    code = "import sys, qa.tui.app; print(sorted(m for m in ('onnxruntime', 'faiss', 'torch') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+
+
+# -- indexing --------------------------------------------------------------------------------------------
+
+
+async def test_welcome_view_indexes_the_samples_and_then_answers(data_dir: Path, tmp_path: Path) -> None:
+    app = QAApp(index_dir=tmp_path / "new-index", data_dir=data_dir)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        assert app.phase == "empty"
+        welcome = app.chat.query_one("#welcome")
+        assert welcome.display and not app.chat.query_one("#panes").display
+        assert "qa index" in plain(app.chat.query_one("#welcome-command", Static))
+        assert app.focused is app.chat.query_one("#index-seeds")
+        indexing: list[bool] = []
+        progress: list[tuple[int, int]] = []
+        app.watch(app, "indexing", lambda value: indexing.append(value), init=False)
+        app.watch(app, "index_progress", lambda value: progress.append(value), init=False)
+        await pilot.click("#index-seeds")
+        await wait_for(pilot, lambda: app.phase == "ready" and not app.indexing, timeout=60)
+        assert indexing == [True, False]
+        assert progress[-1][0] == progress[-1][1] > 0
+        assert app.stats is not None and app.stats.articles == 1
+        assert not welcome.display and app.chat.query_one("#panes").display
+        assert app.focused is app.chat.question_input
+        turn = await ask(pilot, app, SEED_QUESTION)
+        assert turn.answer is not None and "8,892" in turn.answer.text
+
+
+def write_articles(folder: Path, count: int) -> None:
+    """`count` filler articles (a few seconds of embedding) and one about okapis."""
+    folder.mkdir()
+    words = "harbour council budget river bridge school teacher market farmer rain festival museum".split()
+    for i in range(count):
+        sentences = [
+            " ".join(words[(i + j + k) % len(words)] for k in range(10)).capitalize()
+            + f" in year {1900 + i + j}."
+            for j in range(30)
+        ]
+        (folder / f"report-{i:02}.txt").write_text(
+            f"Local report {i}\n\n" + " ".join(sentences), encoding="utf-8"
+        )
+    (folder / "zoo.txt").write_text(
+        "City zoo welcomes twin okapis\n\nThe city zoo said on Friday that its okapi Nala gave birth to twins, "
+        "the first okapi twins born in Europe. The zoo now keeps 7 okapis in its forest enclosure.\n",
+        encoding="utf-8",
+    )
+
+
+async def test_reindex_from_the_ui_keeps_the_ui_live_and_uses_the_new_index(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    QA(index_dir).index([SEEDS])
+    more = tmp_path / "more"
+    write_articles(more, 30)
+    app = QAApp(index_dir=index_dir, data_dir=data_dir)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: app.phase == "ready")
+        await pilot.press("ctrl+r")
+        assert isinstance(app.screen, PathDialog)
+        app.screen.query_one("Input").value = str(more)  # type: ignore[attr-defined]
+        # Keys go straight to the app from here on: pilot.press waits for the CPU to go idle,
+        # which it does not while the articles are embedded.
+        app.post_message(events.Key("enter", "\r"))
+        await wait_for(pilot, lambda: app.indexing)
+        # The UI stays live while the articles are embedded: the event loop keeps turning and keys
+        # are handled at once.
+        assert app.chat.query_one("#statusbar").has_class("-indexing")
+        lags = []
+        for key in "okapi":
+            app.post_message(events.Key(key, key))
+            started = time.monotonic()
+            await asyncio.sleep(0.02)
+            lags.append(time.monotonic() - started - 0.02)
+        await asyncio.sleep(0.1)
+        assert app.indexing, "indexing ended too soon to tell whether the UI stayed live"
+        assert app.chat.question_input.value == "okapi"
+        assert max(lags) < 0.5, lags
+        await wait_for(pilot, lambda: app.phase == "ready" and not app.indexing, timeout=60)
+        assert app.stats is not None and app.stats.articles == 32
+        turn = await ask(pilot, app, "How many okapis does the zoo keep?")
+        assert turn.answer is not None and turn.answer.found
+        assert turn.answer.citations[0].title == "City zoo welcomes twin okapis"
+
+
+# -- saving, copying, exporting ----------------------------------------------------------------------------
+
+
+async def test_export_writes_the_conversation_with_numbered_sources(make_app, tmp_path: Path) -> None:
+    app = make_app()
+    target = tmp_path / "out" / "conversation.md"
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ask(pilot, app, SEED_QUESTION)
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, PathDialog)
+        app.screen.query_one("Input").value = str(target)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await wait_for(pilot, target.exists)
+    text = target.read_text(encoding="utf-8")
+    assert f"## 1. {SEED_QUESTION}" in text
+    assert "8,892" in text and "[1]" in text
+    assert f"1. {SEED_TITLE} (" in text
+    assert f"   > {SEED_SENTENCE}" in text
+
+
+async def test_copy_puts_the_selected_answer_and_its_sources_on_the_clipboard(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ask(pilot, app, SEED_QUESTION)
+        await pilot.press("ctrl+y")
+        assert "8,892" in app.clipboard
+        assert SEED_TITLE in app.clipboard and SEED_SENTENCE in app.clipboard
+
+
+async def test_conversations_are_saved_reopened_and_deleted(make_app, data_dir: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ask(pilot, app, SEED_QUESTION)
+        await pilot.press("ctrl+n")
+        assert not app.chat.conversation.turns
+        await pilot.press("ctrl+o")
+        assert isinstance(app.screen, ConversationsScreen)
+        assert [c.title for c in app.screen.items] == [SEED_QUESTION]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.chat.conversation.turns) == 1)
+        turn = app.chat.conversation.turns[0]
+        assert turn.answer is not None and "8,892" in turn.answer.text
+        assert "drew on" in plain(turn._meta)
+        await pilot.press("ctrl+o", "d")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        assert isinstance(app.screen, ConversationsScreen) and not app.screen.items
+        await pilot.press("escape")
+    store = ConversationStore(data_dir)
+    assert store.list() == []
+
+
+# -- hostile text -------------------------------------------------------------------------------------------
+
+
+HOSTILE_TITLE = "Ferry [bold red]news[/] \x1b[31mred\x1b[0m"
+HOSTILE_BODY = (
+    "The island ferry carried 4,321 passengers in [b]March[/b] [@click=app.quit]click[/], a record. "
+    "\x1b]0;pwned\x07The operator said [link=https://example.com]more boats[/link] would follow \x1b[2J soon."
+)
+
+
+@pytest.fixture(scope="module")
+def hostile_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("hostile")
+    (folder / "ferry.txt").write_text(f"{HOSTILE_TITLE}\n\n{HOSTILE_BODY}\n", encoding="utf-8")
+    index_dir = folder / "index"
+    QA(index_dir).index([folder / "ferry.txt"])
+    return index_dir
+
+
+async def test_hostile_article_text_renders_literally(hostile_index: Path, data_dir: Path) -> None:
+    app = QAApp(index_dir=hostile_index, data_dir=data_dir)
+    async with app.run_test(size=(100, 32)) as pilot:
+        turn = await ask(pilot, app, "How many passengers did the island ferry carry?")
+        assert turn.answer is not None and turn.answer.found
+        answer = plain(turn._answer)
+        assert "[b]March[/b] [@click=app.quit]click[/]" in answer and "\x1b" not in answer
+        source = app.chat.sources.get_option_at_index(0).prompt
+        assert isinstance(source, Content)
+        assert "[bold red]news[/]" in source.plain and "\x1b" not in source.plain
+        assert {s.style for s in source.spans} <= {
+            render.MARKER_STYLE,
+            render.TITLE_STYLE,
+            render.DIM_STYLE,
+            render.CITED_STYLE,
+        }
+
+        await pilot.press("escape", "1")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReaderScreen) and app.screen.body is not None)
+        await pilot.pause()
+        reader = app.screen
+        body = reader.query_one("#reader-body", Static)
+        text = plain(body)
+        assert "[link=https://example.com]more boats[/link]" in text
+        assert "[@click=app.quit]click[/]" in text
+        assert not any(ch in text for ch in "\x1b\x07")
+        # What reaches the terminal is the literal text, and clicking it does nothing.
+        rendered = "".join(
+            segment.text for strip in body.render_lines(body.region.reset_offset) for segment in strip
+        )
+        assert "[b]March[/b]" in rendered
+        assert "[bold red]news[/]" in plain(reader.query_one("#reader-title", Static))
+        await pilot.click(body, offset=(5, 0))
+        assert app.is_running
+
+
+# -- the store and the export, without the UI ---------------------------------------------------------------
+
+
+def _answer() -> Answer:
+    citation = Citation(
+        n=1,
+        article_id="a1",
+        title="A [b]title[/b]",
+        source="seeds/x.txt",
+        date="2018-02-01",
+        start=10,
+        end=30,
+        sentence="There were 8,892 troops.",
+        snippet="Before. There were 8,892 troops. After.",
+        snippet_start=2,
+    )
+    return Answer(
+        question="How many troops?",
+        text="There were 8,892 troops. [1]",
+        found=True,
+        citations=[citation],
+        timings_ms={"total": 12.5},
+    )
+
+
+def test_conversation_store_round_trip(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "data")
+    first = store.create("How many troops?  " + "x" * 200)
+    store.add_turn(first, Turn.from_answer(_answer()))
+    second = store.create("Another")
+    assert store.list()[0].id == second
+    store.add_turn(first, Turn.from_answer(_answer()))
+    infos = store.list()
+    assert infos[0].id == first and infos[0].turns == 2
+    assert len(infos[0].title) <= 80 and infos[0].title.endswith("…")
+    turns = store.turns(first)
+    assert [t.question for t in turns] == ["How many troops?", "How many troops?"]
+    assert turns[0].to_answer().citations == _answer().citations
+    assert answer_from_dict(_answer().to_dict()).text == _answer().text
+    assert store.recent_questions() == ["How many troops?", "How many troops?"]
+    store.delete(first)
+    assert [c.id for c in store.list()] == [second]
+    assert store.turns(first) == []
+    store.close()
+    assert (tmp_path / "data" / "conversations.sqlite").exists()
+
+
+def test_data_dir_honours_qa_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from qa.conversations import default_data_dir
+
+    monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "d"))
+    assert default_data_dir() == tmp_path / "d"
+    monkeypatch.delenv("QA_DATA_DIR")
+    assert default_data_dir() != tmp_path / "d"
+
+
+def test_markdown_export_numbers_sources_and_quotes_the_cited_sentence() -> None:
+    turn = Turn.from_answer(_answer())
+    not_found = Turn(
+        question="What about \x1b[31mmercury?",
+        answer={**_answer().to_dict(), "found": False, "answer": "I could not find an answer."},
+        passages=3,
+    )
+    text = conversation_to_markdown([turn, not_found])
+    assert text.startswith("# How many troops?\n")
+    assert "## 1. How many troops?" in text and "## 2. What about mercury?" in text
+    assert "There were 8,892 troops. [1]" in text
+    assert "**Sources**" in text and "**Closest passages**" in text
+    assert "1. A [b]title[/b] (2018-02-01, seeds/x.txt)" in text
+    assert "   > There were 8,892 troops." in text
+    assert "\x1b" not in text
+    assert turn_to_markdown(turn).startswith("**Q:** How many troops?")
+    assert default_file_name("How many U.S. troops?") == "qa-how-many-u-s-troops.md"
+
+
+def test_snippet_and_article_highlight_the_cited_span_even_with_escapes() -> None:
+    from qa.types import Article
+
+    text = "Intro \x1b[31mred\x1b[0m text. There were 8,892 troops. The end."
+    start = text.index("There")
+    end = start + len("There were 8,892 troops.")
+    citation = Citation(1, "a", "T", "s", None, start, end, text[start:end], text, 0)
+    view = render.article_view(Article("a", "T", "s", text), citation)
+    assert view.matched
+    spans = [view.body.plain[s.start : s.end] for s in view.body.spans]
+    assert spans == ["There were 8,892 troops."] and "\x1b" not in view.body.plain
+    snippet = render.snippet_content(citation)
+    assert [snippet.plain[s.start : s.end] for s in snippet.spans] == ["There were 8,892 troops."]
+    changed = render.article_view(Article("a", "T", "s", "New intro. " + text), citation)
+    assert changed.matched and [changed.body.plain[s.start : s.end] for s in changed.body.spans] == spans
+    assert render.display_source(str(Path.cwd() / "seeds" / "x.txt")) == os.path.join("seeds", "x.txt")
+    url = "https://www.cnn.com/2022/06/13/us/five-things-june-13-trnd?cid=external-feeds_iluminar_msn"
+    assert render.short_source(url) == "cnn.com/2022/06/13/us/five-things-june-13-trnd"
+    assert render.short_source("/a/" + "b" * 100 + "/c.txt", limit=20).startswith("…")
