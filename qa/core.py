@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -26,6 +27,29 @@ def clean_question(question: str) -> str:
     if not text:
         raise BadQuestion('the question is empty: type a question, e.g. qa ask "Who leads NATO?"')
     return text[:MAX_QUESTION_CHARS]
+
+
+_FOLLOWUP_START = re.compile(r"^(and|but|so|also|what about|how about|and what|what else|then)\b", re.I)
+_ANAPHORA = re.compile(
+    r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then|the same|one|ones)\b",
+    re.I,
+)
+
+
+def looks_like_followup(question: str) -> bool:
+    """Short, or leaning on an earlier question ("and how many did NATO have?", "when was it released?")."""
+    words = question.split()
+    return len(words) <= 12 and (
+        len(words) <= 4 or bool(_FOLLOWUP_START.search(question)) or bool(_ANAPHORA.search(question))
+    )
+
+
+def _answers_own_words(question: str, answer: Answer) -> bool:
+    from qa.retrieve import keywords
+
+    own = {w[:6] for w in keywords(question)}
+    cited = {w[:6] for c in answer.citations for w in keywords(c.sentence)}
+    return not own or bool(own & cited)
 
 
 class QA:
@@ -139,9 +163,10 @@ class QA:
         """Answer from the k best passages. `context` (the previous question) helps short follow-ups."""
         question = clean_question(question)
         answer = self._ask(question, question, k, since, until, method)
-        if not answer.found and context:
+        if not answer.found and context and looks_like_followup(question):
             followup = self._ask(question, f"{clean_question(context)} {question}", k, since, until, method)
-            if followup.found:
+            # The previous question only narrows the search: the answer must still speak to this one.
+            if followup.found and _answers_own_words(question, followup):
                 return followup
         return answer
 

@@ -64,3 +64,10 @@ def test_search_returns_ranked_passages_with_spans(seed_qa: QA) -> None:
     for hit in hits:
         assert article.text[hit.start : hit.end] == hit.text
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_followup_uses_the_previous_question_only_when_it_reads_like_one(seed_qa: QA) -> None:
+    followup = seed_qa.ask("and how many trainers did NATO have?", context=SEED_QUESTION)
+    assert followup.found and "less than 20" in followup.text
+    unrelated = seed_qa.ask("What is the boiling point of mercury?", context=SEED_QUESTION)
+    assert not unrelated.found and "8,892" not in unrelated.text
