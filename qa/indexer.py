@@ -74,6 +74,7 @@ class _Pending:
     chunks: list[Chunk]
     is_new: bool
     duplicate_of: str | None = None
+    position: int = 0  # bytes of input read up to this article, for progress
 
 
 def run_index(
@@ -272,33 +273,39 @@ class _Indexer:
                 seen.add(item.id)
                 digest = content_hash(item)
                 consumed += len(item.text)
+                position = done + min(consumed, file_size)
                 if known.get(item.id) == digest:
                     self.report.unchanged += 1
                 else:
-                    self._queue(item, origin, digest, is_new=item.id not in known)
+                    self._queue(item, origin, digest, is_new=item.id not in known, position=position)
                     known[item.id] = digest
-                if self.progress:
-                    self.progress(done + min(consumed, file_size), total)
+                self._report_progress(position, total)
             done += file_size
-            if self.progress:
-                self.progress(done, total)
+            self._report_progress(done, total)
         self._flush()
+        if self.progress:
+            self.progress(total, total)
         if not self.rebuild:
             self._remove_missing(paths, seen, failed_origins)
         self._promote_orphans()
 
-    def _queue(self, article: Article, origin: str, digest: str, *, is_new: bool) -> None:
+    def _report_progress(self, read: int, total: int) -> None:
+        """Progress counts input whose chunks are stored, not just read: embedding is the slow part."""
+        if self.progress:
+            self.progress(self.pending[0].position if self.pending else read, total)
+
+    def _queue(self, article: Article, origin: str, digest: str, *, is_new: bool, position: int = 0) -> None:
         key = text_hash(article.text)
         original = self.originals_by_text.get(key)
         if original is None or original == article.id:
             original = self.store.original_with_text(article.text, exclude=article.id)
         if original is not None and original != article.id:
             # The same text from another source: stored once, cited with both sources.
-            self.pending.append(_Pending(article, origin, digest, [], is_new, duplicate_of=original))
+            self.pending.append(_Pending(article, origin, digest, [], is_new, original, position))
             return
         self.originals_by_text[key] = article.id
         chunks = chunk_text(article.id, article.text, self.counter.count, self.settings)
-        self.pending.append(_Pending(article, origin, digest, chunks, is_new))
+        self.pending.append(_Pending(article, origin, digest, chunks, is_new, None, position))
         if sum(len(p.chunks) for p in self.pending) >= BATCH_CHUNKS:
             self._flush()
 
