@@ -125,3 +125,28 @@ def test_batch_mode_from_file_and_stdin_prints_json_lines(seed_index: Path, tmp_
 def test_ask_without_a_question_says_how(seed_index: Path) -> None:
     result = runner.invoke(app, ["ask", "--index-dir", str(seed_index)])
     assert result.exit_code == 2 and "--file" in result.stderr
+
+
+def test_since_and_until_keep_to_dated_articles(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "old.md").write_text(
+        "---\ntitle: Old budget\ndate: 2021-03-01\n---\nThe harbour budget was 5 million.\n"
+    )
+    (folder / "new.md").write_text(
+        "---\ntitle: New budget\ndate: 2023-03-01\n---\nThe harbour budget rose to 9 million.\n"
+    )
+    index_dir = str(tmp_path / "index")
+    assert runner.invoke(app, ["index", str(folder), "--index-dir", index_dir]).exit_code == 0
+    newer = runner.invoke(
+        app, ["search", "harbour budget", "--since", "2022-01-01", "--json", "--index-dir", index_dir]
+    )
+    assert [h["title"] for h in json.loads(newer.stdout)] == ["New budget"]
+    older = runner.invoke(
+        app,
+        ["ask", "What was the harbour budget?", "--until", "2022-01-01", "--json", "--index-dir", index_dir],
+    )
+    data = json.loads(older.stdout)
+    assert data["citations"] and all(c["date"] == "2021-03-01" for c in data["citations"])
+    bad = runner.invoke(app, ["search", "budget", "--since", "someday", "--index-dir", index_dir])
+    assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.stderr
