@@ -6,7 +6,6 @@ no clock, no blinking cursor, source paths shown relative to the repository.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,9 @@ from textual.pilot import Pilot
 from qa.tui.app import QAApp
 from qa.tui.reader import ReaderScreen
 from tests.conftest import ROOT, SEED_QUESTION
+from tests.test_tui import wait_for
 
 SIZE = (100, 32)
-
-
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out after {timeout}s")
 
 
 def ready(app: QAApp) -> bool:
