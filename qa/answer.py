@@ -19,7 +19,7 @@ Encode = Callable[[list[str]], np.ndarray]
 # Chosen on questions.jsonl sets (see bench/quality.py and bench/results.md).
 FOUND_THRESHOLD = 0.40
 MAX_SENTENCES = 3
-SHORTLIST = 12  # sentences embedded per question
+SHORTLIST = 6  # sentences embedded per question
 SEMANTIC_CHARS = 400
 SNIPPET_CHARS = 420
 

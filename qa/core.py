@@ -80,7 +80,8 @@ class QA:
                 model_dir = self.index_dir / str(store.manifest.get("model_dir", ""))
                 if not (model_dir / "embedder.json").exists():
                     raise IndexProblem(f"{model_dir} (the query model) is missing: {REBUILD_HINT}")
-                self._embedder = OnnxEmbedder(model_dir)
+                # A question is a tiny batch: one thread beats two that wait on each other.
+                self._embedder = OnnxEmbedder(model_dir, threads=1)
 
     def _open_store(self) -> Store:
         if self._store is None:
