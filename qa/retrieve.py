@@ -134,16 +134,17 @@ def fuse(cosine: dict[int, float], bm25: dict[int, float], pool: Sequence[int]) 
 
 def diversify(candidates: Sequence[Candidate], k: int, per_article: int = 3) -> list[Candidate]:
     """Drop near-duplicate passages (syndicated copies) and let several articles lead before any repeats."""
-    kept: list[Candidate] = []
+    first: list[Candidate] = []
+    rest: list[Candidate] = []
     prints: list[frozenset[str]] = []
+    per: dict[str, int] = {}
     for cand in candidates:
+        if len(first) >= k:  # the answer is first[:k]: later passages cannot change it
+            break
         fp = _fingerprint(cand.row.text)
         if any(_near_duplicate(fp, other) for other in prints):
             continue
-        kept.append(cand)
         prints.append(fp)
-    first, rest, per = [], [], {}
-    for cand in kept:
         seen = per.get(cand.row.article_id, 0)
         (first if seen < per_article else rest).append(cand)
         per[cand.row.article_id] = seen + 1
