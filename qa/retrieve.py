@@ -51,9 +51,6 @@ def fts_query(text: str) -> str:
 class Candidate:
     row: ChunkRow
     fused: float
-    dense: float  # cosine to the question; 0 when only the lexical ranking found it
-    lexical_rank: int | None
-    dense_rank: int | None
 
 
 def _fingerprint(text: str) -> frozenset[str]:
@@ -96,8 +93,6 @@ def retrieve(
     match = fts_query(question) if method in ("hybrid", "bm25") else ""
     lexical = store.lexical_search(match, depth, since, until) if match else []
 
-    dense_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(dense)}
-    lexical_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(lexical)}
     pool = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical]))
     rows = store.chunks(pool)
     cosine = dict(dense)
@@ -107,10 +102,7 @@ def retrieve(
             cosine[chunk_id] = float(vector @ query_vector.reshape(-1))
     fused = fuse(cosine if method != "bm25" else {}, dict(lexical), [i for i in pool if i in rows])
     order = sorted(fused, key=fused.__getitem__, reverse=True)
-    candidates = [
-        Candidate(rows[i], fused[i], cosine.get(i, 0.0), lexical_rank.get(i), dense_rank.get(i))
-        for i in order
-    ]
+    candidates = [Candidate(rows[i], fused[i]) for i in order]
     return diversify(candidates, k)
 
 
@@ -151,7 +143,7 @@ def diversify(candidates: Sequence[Candidate], k: int, per_article: int = 3) -> 
     return (first + rest)[:k]
 
 
-def to_hit(cand: Candidate, score: float | None = None) -> Hit:
+def to_hit(cand: Candidate) -> Hit:
     row = cand.row
     page = None
     if row.page_starts:
@@ -165,7 +157,7 @@ def to_hit(cand: Candidate, score: float | None = None) -> Hit:
         start=row.start,
         end=row.end,
         text=row.text,
-        score=cand.fused if score is None else score,
+        score=cand.fused,
         page=page,
         also_sources=row.also_sources,
     )
