@@ -29,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.evaluate import refusal_sweep  # noqa: E402
+from qa.answer import FOUND_THRESHOLD  # noqa: E402
+from qa.evaluate import KEYS, refusal_sweep  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SETS = ("news-2022-w2", "squad2-dev-sample", "news-2022")
@@ -40,18 +41,7 @@ RESULTS = ROOT / "bench" / "results.md"
 CACHE = Path(os.environ.get("QA_BENCH_CACHE", "/tmp/qa-bench"))
 BUSY = 3  # qa's exit code for IndexBusy
 BUSY_WAIT_SECONDS = 3 * 3600
-COLUMNS = (
-    "recall@1",
-    "recall@5",
-    "recall@10",
-    "mrr@10",
-    "answer_hit",
-    "refused_when_absent",
-    "refused_when_present",
-    "p50_ms",
-    "p95_ms",
-    "index_seconds",
-)
+COLUMNS = tuple(k for k in KEYS if k != "questions")  # the table shows questions in a column of its own
 
 
 def machine() -> str:
@@ -119,11 +109,11 @@ def run_eval(data_dir: Path, method: str, index_dir: Path, out: Path) -> dict[st
     return metrics
 
 
-def fmt(value: object) -> str:
+def fmt(value: object, column: str = "") -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.3f}" if value <= 1.0 else f"{value:.1f}"
+        return f"{value:.1f}" if column.endswith(("_ms", "_seconds")) else f"{value:.3f}"
     return str(value)
 
 
@@ -153,14 +143,14 @@ def quality_section(
         label = name + (" (tuning)" if name in TUNE_SETS else "")
         for method in sorted(by_method, key=METHODS.index):
             metrics = by_method[method]
-            cells = " | ".join(fmt(metrics.get(c)) for c in COLUMNS)
+            cells = " | ".join(fmt(metrics.get(c), c) for c in COLUMNS)
             lines.append(f"| {label} | {method} | {metrics.get('questions')} | {cells} |")
     if sweeps:
         lines += [
             "",
             "### Refusal threshold (hybrid)",
             "",
-            "`found` is `confidence >= FOUND_THRESHOLD` (qa/answer.py, now 0.40), where `confidence` is the",
+            f"`found` is `confidence >= FOUND_THRESHOLD` (qa/answer.py, now {FOUND_THRESHOLD:.2f}), where `confidence` is the",
             "cosine between the question and its best sentence (the `--out` field). Had the threshold been t:",
             "",
             "| threshold | " + " | ".join(f"{n} absent / present" for n in sweeps) + " |",
