@@ -338,6 +338,8 @@ class _Indexer:
             # Long runs publish what they have so far, so readers see new articles before the end.
             with self.store.transaction():
                 self._finish()
+            # A reader may have just read the previous generation's number: that file stays until the end.
+            self._remove_stale_files(keep_previous=True)
             self.last_checkpoint = time.monotonic()
 
     def _store_pending(self, vectors: np.ndarray) -> None:
@@ -412,13 +414,18 @@ class _Indexer:
         )
         self.store.set_manifest(index_type=self.vectors.kind, trained_on=trained_on)
 
-    def _remove_stale_files(self) -> None:
+    def _remove_stale_files(self, *, keep_previous: bool = False) -> None:
         """Older vector generations and models no longer named by the manifest."""
         self.store.refresh_manifest()
-        current = vector_file(self.store.index_dir, int(self.store.manifest.get("generation", 0)))
+        generation = int(self.store.manifest.get("generation", 0))
+        keep = {vector_file(self.store.index_dir, generation)}
+        if keep_previous:
+            keep.add(vector_file(self.store.index_dir, generation - 1))
         for path in self.store.index_dir.glob("vectors-*.faiss*"):
-            if path != current:
+            if path not in keep:
                 path.unlink(missing_ok=True)
+        if keep_previous:
+            return  # a checkpoint mid-run: the model folder is in use
         for path in self.store.index_dir.glob("model-*"):
             if path.is_dir() and path.name != self.store.manifest.get("model_dir"):
                 shutil.rmtree(path, ignore_errors=True)

@@ -66,6 +66,34 @@ def test_deleted_file_leaves_the_index_on_next_run(library: Path, tmp_path: Path
     assert not qa.ask("How long did the forest fire near Lakeside burn?").found
 
 
+def test_long_runs_keep_at_most_two_vector_generations_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every batch is published (a checkpoint), as a long run does once a minute.
+    import qa.indexer
+
+    monkeypatch.setattr(qa.indexer, "BATCH_CHUNKS", 1)
+    monkeypatch.setattr(qa.indexer, "CHECKPOINT_SECONDS", -1.0)
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for n in range(6):
+        (folder / f"story{n}.md").write_text(f"# Story {n}\n\nThe council approved {n + 2} new cranes.\n")
+    index_dir = tmp_path / "index"
+    on_disk: list[int] = []
+    publish = qa.indexer._Indexer._finish
+
+    def counting_finish(self: qa.indexer._Indexer) -> None:
+        on_disk.append(len(list(index_dir.glob("vectors-*.faiss"))))
+        publish(self)
+
+    monkeypatch.setattr(qa.indexer._Indexer, "_finish", counting_finish)
+    QA(index_dir).index([folder])
+    assert len(on_disk) >= 6
+    assert max(on_disk) <= 2
+    assert len(list(index_dir.glob("vectors-*.faiss"))) == 1
+    assert len(QA(index_dir).articles()) == 6
+
+
 def test_remove_by_id_and_by_path(library: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     QA(index_dir).index([library])
