@@ -20,13 +20,17 @@ Encode = Callable[[list[str]], np.ndarray]
 FOUND_THRESHOLD = 0.40
 MAX_SENTENCES = 3
 SHORTLIST = 6  # sentences embedded per question
+OVERLAP_WEIGHT = 0.35  # share of the question's key terms (IDF-weighted) the sentence holds
+TYPE_WEIGHT = 0.12  # the sentence holds the kind of thing asked for (a number for "how many")
+RANK_WEIGHT = 0.1  # sentences from better-ranked passages
+EXTRA_MARGIN = 0.3  # a 2nd or 3rd sentence scores within this of the best
 SEMANTIC_CHARS = 400
 SNIPPET_CHARS = 420
 
 _BOILERPLATE = re.compile(
     r"(cookie|advertis|subscribe|sign up|newsletter|all rights reserved|click here|share on|"
     r"read more|terms of (use|service)|privacy policy|javascript|your browser|how relevant is this ad|"
-    r"video player|log ?in|download the app|follow us|©)",
+    r"video player|log ?in|download the app|follow us|©|^\s*(more|related|see also|watch|listen)\s*:)",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
@@ -57,13 +61,8 @@ def answer_type(question: str) -> str | None:
 
 
 def _type_match(kind: str | None, sentence: str) -> float:
-    if kind == "number":
-        return 1.0 if _NUMBER.search(sentence) else 0.0
-    if kind == "date":
-        return 1.0 if _DATE.search(sentence) else 0.0
-    if kind in ("name", "place"):
-        return 1.0 if _NAME.search(sentence) else 0.0
-    return 0.0
+    pattern = {"number": _NUMBER, "date": _DATE, "name": _NAME, "place": _NAME}.get(kind or "")
+    return 1.0 if pattern is not None and pattern.search(sentence) else 0.0
 
 
 def _stem(word: str) -> str:
@@ -123,8 +122,8 @@ def score_sentences(
         overlap = sum(w for t, w in weights.items() if t in sentence_words) / total
         if text.rstrip(" \"'”’)").endswith("?") or question_words in " ".join(text.lower().split()):
             continue  # a question (quiz pages repeat the question) is not an answer
-        bonus = 0.12 * _type_match(kind, text) + 0.1 / (p + 2)
-        cheap.append((0.35 * overlap + bonus, overlap, p, start, end, text))
+        bonus = TYPE_WEIGHT * _type_match(kind, text) + RANK_WEIGHT / (p + 2)
+        cheap.append((OVERLAP_WEIGHT * overlap + bonus, overlap, p, start, end, text))
     if not cheap:
         return []
     cheap.sort(key=lambda c: c[0], reverse=True)
@@ -180,7 +179,7 @@ def compose(
     if found:
         chosen = [best]
         for s in scored[1:]:
-            if len(chosen) == MAX_SENTENCES or s.score < best.score - 0.1:
+            if len(chosen) == MAX_SENTENCES or s.score < best.score - EXTRA_MARGIN:
                 break
             # Extra sentences must carry content of their own ("Green light!" does not).
             if (
