@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -13,6 +14,9 @@ from qa.store import REBUILD_HINT, Store, load_vectors
 from qa.types import Answer, Article, Hit, IndexReport, IndexStats
 
 DEFAULT_INDEX_DIR = Path("index")
+# Embedding a question and its answer sentences on two threads takes half the time of one on an idle
+# 2-core machine (bench/speed.py). Capped at 4: nothing was measured on wider machines.
+QUERY_THREADS = min(os.cpu_count() or 1, 4)
 MAX_QUESTION_CHARS = 4000  # the model reads at most 256 tokens; more text only slows the keyword search
 
 
@@ -61,6 +65,7 @@ class QA:
         self._store: Store | None = None
         self._vectors = None
         self._embedder = None
+        self._sentence_embedder = None
         self._generation = -1
         self._lock = threading.RLock()
 
@@ -75,13 +80,19 @@ class QA:
             store = self._open_store()
             self._refresh_vectors(store)
             if self._embedder is None:
-                from qa.embed import OnnxEmbedder
+                from qa.embed import MODEL_FILES, OnnxEmbedder
 
                 model_dir = self.index_dir / str(store.manifest.get("model_dir", ""))
                 if not (model_dir / "embedder.json").exists():
                     raise IndexProblem(f"{model_dir} (the query model) is missing: {REBUILD_HINT}")
-                # A question is a tiny batch: one thread beats two that wait on each other.
-                self._embedder = OnnxEmbedder(model_dir, threads=1)
+                self._embedder = OnnxEmbedder(model_dir, threads=QUERY_THREADS, spin=False)
+                self._sentence_embedder = self._embedder
+                if (model_dir / MODEL_FILES["int8"]).is_file():
+                    # Answer sentences are only compared with each other and the threshold: int8 scores
+                    # them 2.2x faster with the same answers on the tuning sets (bench/results.md).
+                    self._sentence_embedder = OnnxEmbedder(
+                        model_dir, threads=QUERY_THREADS, variant="int8", spin=False
+                    )
 
     def _open_store(self) -> Store:
         if self._store is None:
@@ -116,9 +127,10 @@ class QA:
             self._generation = generation
 
     def _reader(self):  # type: ignore[no-untyped-def]
+        """The store, the vectors, the question embedder and the answer-sentence embedder."""
         self.load()
         assert self._store is not None and self._embedder is not None and self._vectors is not None
-        return self._store, self._vectors, self._embedder
+        return self._store, self._vectors, self._embedder, self._sentence_embedder
 
     def stats(self) -> IndexStats:
         with self._lock:
@@ -147,7 +159,7 @@ class QA:
 
         query = clean_question(query)
         with self._lock:
-            store, vectors, embedder = self._reader()
+            store, vectors, embedder, _ = self._reader()
             vector = embedder.encode([query])[0]
             return [to_hit(c) for c in retrieve(store, vectors, vector, query, k, since=since, until=until)]
 
@@ -179,13 +191,13 @@ class QA:
 
         with self._lock:
             started = time.perf_counter()
-            store, vectors, embedder = self._reader()
+            store, vectors, embedder, sentence_embedder = self._reader()
             loaded = time.perf_counter()
             vector = embedder.encode([query])[0]
             embedded = time.perf_counter()
             candidates = retrieve(store, vectors, vector, query, k, since=since, until=until, method=method)
             retrieved = time.perf_counter()
-            answer = compose(query, vector, candidates, embedder.encode)
+            answer = compose(query, vector, candidates, sentence_embedder.encode)
             done = time.perf_counter()
         answer.question = shown
         answer.timings_ms = {
@@ -233,4 +245,5 @@ class QA:
             self._store = None
             self._vectors = None
             self._embedder = None
+            self._sentence_embedder = None
             self._generation = -1

@@ -181,7 +181,6 @@ def export_onnx(model_name_or_path: str, out_dir: Path, quantize: bool = False) 
         info["model"] = str(model_name_or_path)
         if quantize:
             quantize_onnx(tmp / MODEL_FILES["fp32"], tmp / MODEL_FILES["int8"])
-            info["variants"] = sorted(MODEL_FILES)
         with open(tmp / EMBEDDER_JSON, "w", encoding="utf-8") as f:
             json.dump(info, f, indent=2)
             f.write("\n")
@@ -323,7 +322,6 @@ def _export_into(tmp: Path, transformer_dir: Path, pooling: str, sbert: dict[str
         "pad_token": str(pad_token) if pad_token is not None else None,
         "exporter": exporter,
         "opset": _OPSET if exporter == "torchscript" else max(_OPSET, 18),
-        "variants": ["fp32"],
     }
     info["dim"] = _check_export(tmp, info, tokenizer, wrapper, input_names)
     return info
@@ -394,9 +392,23 @@ def ensure_onnx_model(model_name_or_path: str, model_dir: Path) -> Path:
         except (OSError, ValueError):
             info = {}
         if info.get("model") == str(model_name_or_path) and info.get("format_version") == _FORMAT_VERSION:
+            _ensure_int8(model_dir)
             return model_dir
-    export_onnx(model_name_or_path, model_dir)
+    export_onnx(model_name_or_path, model_dir, quantize=True)
     return model_dir
+
+
+def _ensure_int8(model_dir: Path) -> None:
+    """Add the int8 variant (answers score their sentences with it) to an export made without one."""
+    target = model_dir / MODEL_FILES["int8"]
+    if target.is_file():
+        return
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        quantize_onnx(model_dir / MODEL_FILES["fp32"], tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -467,7 +479,12 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
 class OnnxEmbedder:
     """Embeds texts with the exported model: onnxruntime (CPU) + tokenizers, L2-normalized float32 rows."""
 
-    def __init__(self, model_dir: Path, threads: int | None = None, variant: str = "fp32") -> None:
+    def __init__(
+        self, model_dir: Path, threads: int | None = None, variant: str = "fp32", *, spin: bool = True
+    ) -> None:
+        """`spin=False` sends idle worker threads to sleep at once instead of spinning for more work:
+        two sessions that take turns (questions, answer sentences) would otherwise spin against each other.
+        """
         import onnxruntime as ort
 
         model_dir = Path(model_dir)
@@ -495,6 +512,8 @@ class OnnxEmbedder:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
+        if not spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self._session.get_inputs()]
         if not self.dim:  # only while checking a fresh export

@@ -177,11 +177,11 @@ def probe(qa: QA, question: str, k: int, method: str = "hybrid") -> tuple[list[H
 
     query = clean_question(question)
     with qa._lock:
-        store, vectors, embedder = qa._reader()
+        store, vectors, embedder, sentence_embedder = qa._reader()
         vector = embedder.encode([query])[0]
         hits = [to_hit(c) for c in retrieve(store, vectors, vector, query, k, method=method)]
         answer_from = retrieve(store, vectors, vector, query, ANSWER_K, method=method)
-        scored = score_sentences(query, vector, answer_from, embedder.encode)
+        scored = score_sentences(query, vector, answer_from, sentence_embedder.encode)
     return hits, (round(scored[0].semantic, 4) if scored else None)
 
 

@@ -137,6 +137,7 @@ def test_token_counts_match_sentence_transformers_tokenizer(
 def test_int8_variant_is_close(model_dir: Path, tmp_path: Path, reference_vectors: np.ndarray) -> None:
     from qa.embed import quantize_onnx
 
+    assert (model_dir / "model.int8.onnx").is_file()  # every export has it: answers score sentences with it
     variant_dir = tmp_path / "model"
     variant_dir.mkdir()
     for name in ("embedder.json", "tokenizer.json"):

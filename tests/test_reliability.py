@@ -271,3 +271,18 @@ def test_database_from_before_duplicates_is_upgraded_by_the_next_index(
     assert code == 0 and "0 chunks embedded" in out, err
     code, out, _ = cli("ask", "What did the council approve?", "--index-dir", str(small_index))
     assert code == 0 and "cranes" in out
+
+
+def test_index_exported_before_int8_answers_and_the_next_index_adds_it(
+    small_index: Path, library: Path
+) -> None:
+    (model_dir,) = small_index.glob("model-*")
+    assert QA(small_index)._reader()[3].variant == "int8"  # answer sentences are scored with int8
+    (model_dir / "model.int8.onnx").unlink()  # as exported before answers used it
+    older = QA(small_index)
+    assert older._reader()[3].variant == "fp32"
+    assert "3 new cranes" in older.ask("How many cranes did the city council approve for the harbour?").text
+    code, out, err = cli("index", str(library), "--index-dir", str(small_index))
+    assert code == 0 and "0 chunks embedded" in out, err
+    assert (model_dir / "model.int8.onnx").is_file()
+    assert QA(small_index)._reader()[3].variant == "int8"
