@@ -394,12 +394,16 @@ def ensure_onnx_model(model_name_or_path: str, model_dir: Path) -> Path:
         if info.get("model") == str(model_name_or_path) and info.get("format_version") == _FORMAT_VERSION:
             _ensure_int8(model_dir)
             return model_dir
-    export_onnx(model_name_or_path, model_dir, quantize=True)
+    export_onnx(model_name_or_path, model_dir)
+    _ensure_int8(model_dir)
     return model_dir
 
 
 def _ensure_int8(model_dir: Path) -> None:
-    """Add the int8 variant (answers score their sentences with it) to an export made without one."""
+    """Add the int8 variant that answers score their sentences with, unless it is there already.
+
+    A model that does not quantize is still usable: answers then score sentences with fp32.
+    """
     target = model_dir / MODEL_FILES["int8"]
     if target.is_file():
         return
@@ -407,6 +411,8 @@ def _ensure_int8(model_dir: Path) -> None:
     try:
         quantize_onnx(model_dir / MODEL_FILES["fp32"], tmp)
         os.replace(tmp, target)
+    except Exception:  # onnxruntime's quantizer raises many kinds of errors on unusual graphs
+        pass
     finally:
         tmp.unlink(missing_ok=True)
 

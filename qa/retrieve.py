@@ -26,6 +26,10 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)
 DENSE_WEIGHT = 0.5
+# Keywords in more than this share of the passages say little about any one of them, and matching them
+# costs most of the keyword search on a big index. Small indexes keep every keyword: their counts are noisy.
+COMMON_TERM_SHARE = 0.10
+PRUNE_FROM_PASSAGES = 20_000
 METHODS = ("hybrid", "dense", "bm25")
 
 
@@ -41,10 +45,18 @@ def keywords(text: str) -> list[str]:
     return list(seen)
 
 
-def fts_query(text: str) -> str:
-    """An FTS5 MATCH expression: any of the question's keywords, each quoted (no operator injection)."""
-    terms = [w.replace('"', "") for w in keywords(text)]
-    return " OR ".join(f'"{t}"' for t in terms if t)
+def fts_query(text: str, store: Store | None = None) -> str:
+    """An FTS5 MATCH expression: any of the question's keywords, each quoted (no operator injection).
+
+    With `store`, keywords found in more than COMMON_TERM_SHARE of a big index's passages are left out
+    (unless that would leave none).
+    """
+    terms = [t for t in (w.replace('"', "") for w in keywords(text)) if t]
+    if store is not None and terms:
+        counts, total = store.passages_with(terms)
+        if total >= PRUNE_FROM_PASSAGES:
+            terms = [t for t in terms if counts[t] <= COMMON_TERM_SHARE * total] or terms
+    return " OR ".join(f'"{t}"' for t in terms)
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,7 @@ def retrieve(
             (i, s) for i, s in vectors.search(query_vector, dense_depth) if allowed is None or i in allowed
         ]
         dense = dense[:depth]
-    match = fts_query(question) if method in ("hybrid", "bm25") else ""
+    match = fts_query(question, store) if method in ("hybrid", "bm25") else ""
     lexical = store.lexical_search(match, depth, since, until) if match else []
 
     pool = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical]))

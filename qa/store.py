@@ -131,6 +131,9 @@ class Store:
         self.index_dir = index_dir
         self.db_path = index_dir / DB_NAME
         self.readonly = readonly
+        self._term_counts: dict[str, int] = {}
+        self._term_counts_generation: object = None
+        self._passage_total = 0
         if readonly and not self.db_path.exists():
             raise IndexProblem(f"no index in {index_dir}: run `qa index` to build one")
         if not readonly:
@@ -318,6 +321,27 @@ class Store:
             )
             for r in rows
         }
+
+    def passages_with(self, terms: Sequence[str]) -> tuple[dict[str, int], int]:
+        """How many passages hold each term (as the keyword search matches it), and how many there are.
+
+        Remembered until a writer publishes a new generation.
+        """
+        generation = self.manifest.get("generation", 0)
+        if self._term_counts_generation != generation:
+            self._term_counts, self._term_counts_generation = {}, generation
+            self._passage_total = self.counts()[1]
+        for term in terms:
+            if term not in self._term_counts:
+                phrase = '"' + term.replace('"', "") + '"'
+                try:
+                    row = self.conn.execute(
+                        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (phrase,)
+                    ).fetchone()
+                except sqlite3.OperationalError:
+                    row = (0,)
+                self._term_counts[term] = int(row[0])
+        return {t: self._term_counts[t] for t in terms}, self._passage_total
 
     def lexical_search(
         self, match: str, limit: int, since: str | None = None, until: str | None = None
