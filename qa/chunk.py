@@ -27,6 +27,7 @@ _ABBREVIATIONS = frozenset(
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
 _NEXT_STARTS_SENTENCE = re.compile(r"\s+[\"'“‘(\[]*[A-Z0-9À-Ý]")
 _WORD_BEFORE = re.compile(r"([\w.'’-]+)$")
+_LONGEST_WORD = 64  # characters of the word before a dot that decide whether it ends a sentence
 
 # A line made only of social-sharing buttons, e.g. "Share on Facebook Share on Twitter".
 _SHARE_WORDS = re.compile(
@@ -58,7 +59,8 @@ def _ends_sentence(text: str, dot_start: int, dot_end: int) -> bool:
         return False
     if not mark.startswith("."):
         return True
-    word = _WORD_BEFORE.search(text, 0, dot_start)
+    # Only the word before the dot matters: searching from the start of the text made splitting quadratic.
+    word = _WORD_BEFORE.search(text, max(0, dot_start - _LONGEST_WORD), dot_start)
     if not word:
         return True
     token = word.group(1).lower().strip("'’")
