@@ -26,6 +26,7 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)
 DENSE_WEIGHT = 0.5
+DEPTH = 50  # passages taken from each ranking before fusing
 # Keywords in more than this share of the passages say little about any one of them, and matching them
 # costs most of the keyword search on a big index. Small indexes keep every keyword: their counts are noisy.
 COMMON_TERM_SHARE = 0.10
@@ -59,6 +60,14 @@ def fts_query(text: str, store: Store | None = None) -> str:
     return " OR ".join(f'"{t}"' for t in terms)
 
 
+def keyword_search(
+    store: Store, question: str, depth: int = DEPTH, since: str | None = None, until: str | None = None
+) -> list[tuple[int, float]]:
+    """(chunk id, bm25) of the passages best matching the question's keywords."""
+    match = fts_query(question, store)
+    return store.lexical_search(match, depth, since, until) if match else []
+
+
 @dataclass(frozen=True)
 class Candidate:
     row: ChunkRow
@@ -85,12 +94,14 @@ def retrieve(
     *,
     since: str | None = None,
     until: str | None = None,
-    depth: int = 50,
+    depth: int = DEPTH,
     method: str = "hybrid",
+    lexical: Sequence[tuple[int, float]] | None = None,
 ) -> list[Candidate]:
     """The k best passages, fused from both scores, near-duplicates collapsed, articles interleaved.
 
-    `method` is "hybrid" (what qa ships), or "dense" / "bm25" alone (for measuring).
+    `method` is "hybrid" (what qa ships), or "dense" / "bm25" alone (for measuring). `lexical` is
+    `keyword_search`'s result when the caller ran it already (alongside embedding the question).
     """
     if method not in METHODS:
         raise ValueError(f"unknown retrieval method {method!r}")
@@ -102,8 +113,10 @@ def retrieve(
             (i, s) for i, s in vectors.search(query_vector, dense_depth) if allowed is None or i in allowed
         ]
         dense = dense[:depth]
-    match = fts_query(question, store) if method in ("hybrid", "bm25") else ""
-    lexical = store.lexical_search(match, depth, since, until) if match else []
+    if method == "dense":
+        lexical = []
+    elif lexical is None:
+        lexical = keyword_search(store, question, depth, since, until)
 
     pool = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical]))
     rows = store.chunks(pool)

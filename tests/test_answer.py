@@ -99,3 +99,16 @@ def test_keywords_common_to_a_big_index_are_left_out_of_the_keyword_search(
     assert fts_query("Which city council?", store) == '"city" OR "council"'  # never none at all
     answer = QA(tmp_path / "index").ask(question)
     assert "cranes" in answer.text and answer.citations[0].title == "City news 0"
+
+
+def test_keyword_search_thread_is_closed_with_the_index_and_reopened_on_demand(seed_index: Path) -> None:
+    qa = QA(seed_index)
+    first = qa.ask(SEED_QUESTION)
+    assert qa._keyword_thread is not None
+    threads = set(qa._keyword_thread._threads)
+    assert threads and all(t.is_alive() for t in threads)
+    qa.close()
+    assert not any(t.is_alive() for t in threads)
+    again = qa.ask(SEED_QUESTION)
+    assert again.text == first.text and "8,892" in again.text
+    qa.close()
