@@ -70,7 +70,7 @@ class QA:
         self._generation = -1
         self._lock = threading.RLock()
         # The keyword search runs on its own thread (and SQLite connection) while the question is
-        # embedded and searched in FAISS: 23 -> 15 ms p50 for both at 65,000 chunks (bench/results.md).
+        # embedded: retrieval p50 19.7 -> 12.7 ms at 65,317 chunks (bench/results.md).
         self._keyword_thread: ThreadPoolExecutor | None = None
         self._keyword_store = threading.local()
 
@@ -94,7 +94,7 @@ class QA:
                 self._sentence_embedder = self._embedder
                 if (model_dir / MODEL_FILES["int8"]).is_file():
                     # Answer sentences are only compared with each other and the threshold: int8 scores
-                    # them 2.2x faster with the same answers on the tuning sets (bench/results.md).
+                    # them 2.2x faster, answer_hit within 0.004 on the tuning sets (bench/results.md).
                     self._sentence_embedder = OnnxEmbedder(
                         model_dir, threads=QUERY_THREADS, variant="int8", spin=False
                     )
