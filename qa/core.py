@@ -90,14 +90,18 @@ class QA:
                 model_dir = self.index_dir / str(store.manifest.get("model_dir", ""))
                 if not (model_dir / "embedder.json").exists():
                     raise IndexProblem(f"{model_dir} (the query model) is missing: {REBUILD_HINT}")
-                self._embedder = OnnxEmbedder(model_dir, threads=QUERY_THREADS, spin=False)
-                self._sentence_embedder = self._embedder
+                embedder = OnnxEmbedder(model_dir, threads=QUERY_THREADS, spin=False)
+                sentence_embedder = embedder
                 if (model_dir / MODEL_FILES["int8"]).is_file():
                     # Answer sentences are only compared with each other and the threshold: int8 scores
                     # them 2.2x faster, answer_hit within 0.004 on the tuning sets (bench/results.md).
-                    self._sentence_embedder = OnnxEmbedder(
-                        model_dir, threads=QUERY_THREADS, variant="int8", spin=False
-                    )
+                    try:
+                        sentence_embedder = OnnxEmbedder(
+                            model_dir, threads=QUERY_THREADS, variant="int8", spin=False
+                        )
+                    except Exception:  # a damaged int8 file: fp32 scores the sentences, only slower
+                        sentence_embedder = embedder
+                self._embedder, self._sentence_embedder = embedder, sentence_embedder
 
     def _open_store(self) -> Store:
         if self._store is None:

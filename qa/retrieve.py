@@ -53,10 +53,9 @@ def fts_query(text: str, store: Store | None = None) -> str:
     (unless that would leave none).
     """
     terms = [t for t in (w.replace('"', "") for w in keywords(text)) if t]
-    if store is not None and terms:
-        counts, total = store.passages_with(terms)
-        if total >= PRUNE_FROM_PASSAGES:
-            terms = [t for t in terms if counts[t] <= COMMON_TERM_SHARE * total] or terms
+    if store is not None and terms and (total := store.passage_total()) >= PRUNE_FROM_PASSAGES:
+        counts = store.passages_with(terms)
+        terms = [t for t in terms if counts[t] <= COMMON_TERM_SHARE * total] or terms
     return " OR ".join(f'"{t}"' for t in terms)
 
 

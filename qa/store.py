@@ -322,15 +322,14 @@ class Store:
             for r in rows
         }
 
-    def passages_with(self, terms: Sequence[str]) -> tuple[dict[str, int], int]:
-        """How many passages hold each term (as the keyword search matches it), and how many there are.
+    def passage_total(self) -> int:
+        """How many passages the index holds; remembered until a writer publishes a new generation."""
+        self._forget_counts_if_stale()
+        return self._passage_total
 
-        Remembered until a writer publishes a new generation.
-        """
-        generation = self.manifest.get("generation", 0)
-        if self._term_counts_generation != generation:
-            self._term_counts, self._term_counts_generation = {}, generation
-            self._passage_total = self.counts()[1]
+    def passages_with(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each term (as the keyword search matches it); remembered like the total."""
+        self._forget_counts_if_stale()
         for term in terms:
             if term not in self._term_counts:
                 phrase = '"' + term.replace('"', "") + '"'
@@ -341,7 +340,13 @@ class Store:
                 except sqlite3.OperationalError:
                     row = (0,)
                 self._term_counts[term] = int(row[0])
-        return {t: self._term_counts[t] for t in terms}, self._passage_total
+        return {t: self._term_counts[t] for t in terms}
+
+    def _forget_counts_if_stale(self) -> None:
+        generation = self.manifest.get("generation", 0)
+        if self._term_counts_generation != generation:
+            self._term_counts, self._term_counts_generation = {}, generation
+            self._passage_total = self.counts()[1]
 
     def lexical_search(
         self, match: str, limit: int, since: str | None = None, until: str | None = None
@@ -425,4 +430,10 @@ def load_vectors(store: Store) -> VectorIndex:
     dim = int(store.manifest.get("dim", 0))
     if generation == 0:
         return VectorIndex.empty(dim)
-    return VectorIndex.load(vector_file(store.index_dir, generation), dim, hint=REBUILD_HINT)
+    path = vector_file(store.index_dir, generation)
+    if not path.exists():
+        # A writer may have published a newer generation and removed this one since the manifest was read.
+        store.refresh_manifest()
+        if int(store.manifest.get("generation", 0)) != generation:
+            return load_vectors(store)
+    return VectorIndex.load(path, dim, hint=REBUILD_HINT)

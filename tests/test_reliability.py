@@ -286,3 +286,26 @@ def test_index_exported_before_int8_answers_and_the_next_index_adds_it(
     assert code == 0 and "0 chunks embedded" in out, err
     assert (model_dir / "model.int8.onnx").is_file()
     assert QA(small_index)._reader()[3].variant == "int8"
+
+
+def test_damaged_int8_model_falls_back_to_fp32_sentence_scoring(small_index: Path) -> None:
+    (model_dir,) = small_index.glob("model-*")
+    (model_dir / "model.int8.onnx").write_bytes(b"not a model")
+    qa = QA(small_index)
+    assert qa._reader()[3].variant == "fp32"
+    assert "3 new cranes" in qa.ask("How many cranes did the city council approve for the harbour?").text
+
+
+def test_reader_that_read_an_old_generation_opens_the_one_published_since(small_index: Path) -> None:
+    from qa.store import Store, load_vectors, vector_file
+
+    store = Store(small_index)
+    generation = int(store.manifest["generation"])
+    # A writer publishes generation + 1 and removes the file this reader's manifest still names.
+    os.replace(vector_file(small_index, generation), vector_file(small_index, generation + 1))
+    with sqlite3.connect(small_index / "qa.sqlite") as conn:
+        conn.execute("UPDATE manifest SET value = ? WHERE key = 'generation'", (json.dumps(generation + 1),))
+    assert len(load_vectors(store)) == sum(
+        len(chunk_ids(small_index, t)) for t in ("Harbour plan", "Forest fire")
+    )
+    assert int(store.manifest["generation"]) == generation + 1
