@@ -161,11 +161,11 @@ def _pooling_mode(config_file: Path) -> str:
 # Export
 
 
-def export_onnx(model_name_or_path: str, out_dir: Path, quantize: bool = False) -> None:
+def export_onnx(model_name_or_path: str, out_dir: Path) -> None:
     """Export the model's transformer to `out_dir/model.onnx` with its tokenizer and `embedder.json`.
 
     Everything is written into a temporary sibling folder first and moved into place at the end, so a crash
-    never leaves a half-written `out_dir`. With `quantize`, also writes a dynamic int8 `model.int8.onnx`.
+    never leaves a half-written `out_dir`. `ensure_onnx_model` adds the int8 variant (`_ensure_int8`).
     """
     out_dir = Path(out_dir)
     src = resolve_model_path(model_name_or_path)
@@ -179,8 +179,6 @@ def export_onnx(model_name_or_path: str, out_dir: Path, quantize: bool = False) 
         os.chmod(tmp, 0o755)  # mkdtemp makes it private
         info = _export_into(tmp, transformer_dir, pooling, sbert)
         info["model"] = str(model_name_or_path)
-        if quantize:
-            quantize_onnx(tmp / MODEL_FILES["fp32"], tmp / MODEL_FILES["int8"])
         with open(tmp / EMBEDDER_JSON, "w", encoding="utf-8") as f:
             json.dump(info, f, indent=2)
             f.write("\n")
