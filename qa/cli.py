@@ -110,6 +110,15 @@ def index(
         typer.Argument(help="Files or folders to index (default: seeds/).", show_default=False),
     ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and build it again.")] = False,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            "--precision",
+            help="Model variant that embeds passages: int8 (2x faster) or fp32 (exact). "
+            "Default: the index's own, int8 for a new index; changing it needs --rebuild.",
+            show_default=False,
+        ),
+    ] = None,
     index_dir: IndexDir = Path("index"),
     model: Model = None,
 ) -> None:
@@ -135,7 +144,7 @@ def index(
                 bar.update(step - state["done"])
                 state["done"] = step
 
-        report = qa.index(paths or None, rebuild=rebuild, progress=progress)
+        report = qa.index(paths or None, rebuild=rebuild, precision=precision, progress=progress)
     for skipped in report.skipped[:20]:
         typer.echo(f"skipped {safe(skipped.source)}: {safe(skipped.reason)}", err=True)
     if len(report.skipped) > 20:
@@ -285,7 +294,9 @@ def articles(as_json: Json = False, index_dir: IndexDir = Path("index")) -> None
             f"{row['id']}  {row['date'] or '          '}  {row['chunks']:>4} chunks  {safe(str(row['title']))}"
         )
     stats = qa.stats()
-    typer.echo(f"{stats.articles} articles, {stats.chunks} chunks, model {stats.model}")
+    typer.echo(
+        f"{stats.articles} articles, {stats.chunks} chunks, model {stats.model} ({stats.precision} passages)"
+    )
 
 
 @app.command()

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from qa.errors import BadQuestion, IndexProblem
-from qa.store import REBUILD_HINT, Store, load_vectors
+from qa.store import REBUILD_HINT, Store, index_precision, load_vectors, rebuild_hint
 from qa.types import Answer, Article, Hit, IndexReport, IndexStats
 
 DEFAULT_INDEX_DIR = Path("index")
@@ -122,7 +122,7 @@ class QA:
                 store.close()
                 raise IndexProblem(
                     f"index was built with model '{manifest['model']}', not '{self.model}': "
-                    f"{REBUILD_HINT} --model {self.model}"
+                    f"{rebuild_hint('--model', self.model)}"
                 )
             self._store = store
         return self._store
@@ -151,6 +151,7 @@ class QA:
                 model=str(store.manifest.get("model")),
                 dim=int(store.manifest.get("dim", 0)),
                 index_type=str(store.manifest.get("index_type", "flat")),
+                precision=index_precision(store.manifest),
             )
 
     def article(self, article_id: str) -> Article | None:
@@ -250,6 +251,7 @@ class QA:
         paths: Sequence[str | Path] | None = None,
         *,
         rebuild: bool = False,
+        precision: str | None = None,
         progress=None,  # type: ignore[no-untyped-def]
     ) -> IndexReport:
         from qa.indexer import run_index
@@ -258,6 +260,7 @@ class QA:
             self.index_dir,
             list(paths) if paths else [default_seeds_dir()],
             model=self.model,
+            precision=precision,
             rebuild=rebuild,
             progress=progress,
         )

@@ -14,11 +14,28 @@ from pathlib import Path
 import numpy as np
 
 from qa.chunk import ChunkSettings, chunk_text
-from qa.embed import DEFAULT_MODEL, OnnxEmbedder, TokenCounter, ensure_onnx_model
+from qa.embed import (
+    DEFAULT_MODEL,
+    DEFAULT_PRECISION,
+    MODEL_FILES,
+    OnnxEmbedder,
+    TokenCounter,
+    ensure_int8,
+    ensure_onnx_model,
+)
 from qa.errors import IndexProblem, QAError
 from qa.ingest import discover_files, read_file
 from qa.lock import writer_lock
-from qa.store import DB_NAME, FORMAT_VERSION, REBUILD_HINT, Store, text_hash, vector_file
+from qa.store import (
+    DB_NAME,
+    FORMAT_VERSION,
+    REBUILD_HINT,
+    Store,
+    index_precision,
+    rebuild_hint,
+    text_hash,
+    vector_file,
+)
 from qa.types import Article, Chunk, IndexReport, Skipped
 from qa.vectors import VectorIndex, fitted
 
@@ -82,10 +99,15 @@ def run_index(
     paths: Sequence[str | Path],
     *,
     model: str | None = None,
+    precision: str | None = None,
     rebuild: bool = False,
     progress: Progress | None = None,
 ) -> IndexReport:
-    """Add, update and remove articles so the index matches `paths`. One writer at a time."""
+    """Add, update and remove articles so the index matches `paths`. One writer at a time.
+
+    `precision` (int8 or fp32) is the model variant that embeds passages: a new index takes
+    DEFAULT_PRECISION, an existing one keeps its own (changing it needs `rebuild`).
+    """
     with writer_lock(index_dir):
         try:
             store = Store(index_dir, readonly=False)
@@ -95,7 +117,7 @@ def run_index(
             _set_aside_broken_database(index_dir)
             store = Store(index_dir, readonly=False)
         try:
-            return _Indexer(store, model, rebuild, progress).run(paths)
+            return _Indexer(store, model, rebuild, progress, precision).run(paths)
         finally:
             store.close()
 
@@ -138,11 +160,20 @@ def _set_aside_broken_database(index_dir: Path) -> None:
 
 
 class _Indexer:
-    def __init__(self, store: Store, model: str | None, rebuild: bool, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        model: str | None,
+        rebuild: bool,
+        progress: Progress | None,
+        precision: str | None = None,
+    ) -> None:
         self.store = store
         self.rebuild = rebuild
         self.progress = progress
         self.report = IndexReport()
+        if precision is not None and precision not in MODEL_FILES:
+            raise QAError(f"precision must be one of {', '.join(sorted(MODEL_FILES))}, not '{precision}'")
         old = store.manifest
         # A rebuild keeps counting generations, so it never overwrites the file readers have open.
         self.previous_generation = int(old.get("generation", 0))
@@ -155,11 +186,25 @@ class _Indexer:
             if model and model != old.get("model"):
                 raise IndexProblem(
                     f"index was built with model '{old.get('model')}', not '{model}': "
-                    f"{REBUILD_HINT} --model {model}"
+                    f"{rebuild_hint('--model', model)}"
+                )
+            if precision and precision != index_precision(old):
+                # One index never mixes vectors from two variants of the model.
+                raise IndexProblem(
+                    f"index passages were embedded with {index_precision(old)}, not {precision}: "
+                    f"{rebuild_hint('--precision', precision)}"
                 )
         self.model = model or (old.get("model") if old and not rebuild else None) or DEFAULT_MODEL
         self.model_dir = store.index_dir / model_dir_name(self.model)
         prepare_model(self.model, self.model_dir)
+        self.precision = precision or (index_precision(old) if old and not rebuild else DEFAULT_PRECISION)
+        if not (self.model_dir / MODEL_FILES[self.precision]).is_file():
+            if precision or (old and not rebuild):
+                raise IndexProblem(
+                    f"{self.model_dir / MODEL_FILES[self.precision]} is missing and could not be made: "
+                    f"{rebuild_hint('--precision', 'fp32')}"
+                )
+            self.precision = "fp32"  # a model that does not quantize: a new index uses fp32
         self.counter = TokenCounter(self.model_dir)
         self.settings = ChunkSettings(max_tokens=self.counter.content_limit)
         if old and not rebuild and old.get("chunking") != self.settings.as_dict():
@@ -174,7 +219,14 @@ class _Indexer:
     @property
     def embedder(self) -> OnnxEmbedder:
         if self._embedder is None:  # loading the model costs time: only when there is text to embed
-            self._embedder = OnnxEmbedder(self.model_dir)
+            try:
+                self._embedder = OnnxEmbedder(self.model_dir, variant=self.precision, per_text=True)
+            except Exception:
+                if self.precision != "int8":
+                    raise
+                # A damaged int8 file: quantizing again gives the same bytes, so the same vectors.
+                ensure_int8(self.model_dir, remake=True)
+                self._embedder = OnnxEmbedder(self.model_dir, variant=self.precision, per_text=True)
         return self._embedder
 
     # -- the run ----------------------------------------------------------------------------------
@@ -214,6 +266,7 @@ class _Indexer:
             format_version=FORMAT_VERSION,
             model=self.model,
             model_dir=self.model_dir.name,
+            precision=self.precision,
             dim=dim,
             max_seq_length=self.counter.max_seq_length,
             chunking=self.settings.as_dict(),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 DB_NAME = "qa.sqlite"
 REBUILD_HINT = "run `qa index --rebuild`"
+
+
+def rebuild_hint(*options: str) -> str:
+    """REBUILD_HINT with options, e.g. run `qa index --rebuild --model NAME`."""
+    return f"run `qa index --rebuild {shlex.join(options)}`"
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -93,6 +100,11 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def index_precision(manifest: dict[str, Any]) -> str:
+    """The model variant that embedded an index's passages (indexes made before int8 have fp32)."""
+    return str(manifest.get("precision", "fp32"))
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:

@@ -151,3 +151,4 @@ class IndexStats:
     model: str
     dim: int
     index_type: str
+    precision: str = "fp32"  # the model variant that embedded the passages

@@ -127,6 +127,8 @@ def _assert_same_as_a_clean_build(index_dir: Path) -> None:
     assert stats.chunks == len(chunk_ids) == fts_rows
     vectors = VectorIndex.load(vector_file(index_dir, manifest["generation"]), manifest["dim"], hint="")
     assert np.array_equal(np.sort(vectors.ids()), chunk_ids)
-    fresh_vectors = OnnxEmbedder(model_dir).encode([text for text, _ in sample])
+    fresh_vectors = OnnxEmbedder(model_dir, variant=manifest["precision"], per_text=True).encode(
+        [text for text, _ in sample]
+    )
     stored_vectors = np.stack([np.frombuffer(blob, dtype=np.float32) for _, blob in sample])
     assert (fresh_vectors * stored_vectors).sum(axis=1).min() > 0.999

@@ -150,6 +150,20 @@ def test_int8_variant_is_close(model_dir: Path, tmp_path: Path, reference_vector
         OnnxEmbedder(variant_dir)  # no fp32 model.onnx there
 
 
+def test_per_text_vectors_do_not_depend_on_the_texts_beside_them(
+    model_dir: Path, onnx_embedder: OnnxEmbedder
+) -> None:
+    fp32 = OnnxEmbedder(model_dir, per_text=True)
+    np.testing.assert_allclose(fp32.encode(TEXTS), onnx_embedder.encode(TEXTS), atol=1e-5)
+    int8 = OnnxEmbedder(model_dir, variant="int8", threads=2, per_text=True)
+    alone = np.stack([int8.encode([t])[0] for t in TEXTS])
+    np.testing.assert_array_equal(int8.encode(TEXTS), alone)
+    np.testing.assert_array_equal(int8.encode(TEXTS[::-1])[::-1], alone)
+    # Batched int8 runs share one activation scale: the same text gets another vector.
+    batched = OnnxEmbedder(model_dir, variant="int8").encode(TEXTS)
+    assert not np.allclose(batched, alone, atol=1e-4)
+
+
 def test_query_path_imports_no_torch(model_dir: Path) -> None:
     code = (
         "import sys\n"

@@ -273,24 +273,35 @@ def test_database_from_before_duplicates_is_upgraded_by_the_next_index(
     assert code == 0 and "cranes" in out
 
 
-def test_index_exported_before_int8_answers_and_the_next_index_adds_it(
-    small_index: Path, library: Path
-) -> None:
-    (model_dir,) = small_index.glob("model-*")
-    assert QA(small_index)._reader()[3].variant == "int8"  # answer sentences are scored with int8
-    (model_dir / "model.int8.onnx").unlink()  # as exported before answers used it
-    older = QA(small_index)
+def test_index_exported_before_int8_answers_and_the_next_index_adds_it(library: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    QA(index_dir).index([library], precision="fp32")
+    (model_dir,) = index_dir.glob("model-*")
+    assert QA(index_dir)._reader()[3].variant == "int8"  # answer sentences are scored with int8
+    # As made before int8 existed: no int8 model, no precision in the manifest.
+    (model_dir / "model.int8.onnx").unlink()
+    with sqlite3.connect(index_dir / "qa.sqlite") as conn:
+        conn.execute("DELETE FROM manifest WHERE key = 'precision'")
+    older = QA(index_dir)
     assert older._reader()[3].variant == "fp32"
+    assert older.stats().precision == "fp32"
     assert "3 new cranes" in older.ask("How many cranes did the city council approve for the harbour?").text
-    code, out, err = cli("index", str(library), "--index-dir", str(small_index))
+    code, out, err = cli("index", str(library), "--index-dir", str(index_dir))
     assert code == 0 and "0 chunks embedded" in out, err
     assert (model_dir / "model.int8.onnx").is_file()
-    assert QA(small_index)._reader()[3].variant == "int8"
+    assert QA(index_dir)._reader()[3].variant == "int8"
+    assert QA(index_dir).stats().precision == "fp32"  # its passages were embedded with fp32
+
+
+def damage(path: Path) -> None:
+    """Replace a file with junk. Never write in place: model files are hard-linked to the model cache."""
+    path.unlink()
+    path.write_bytes(b"not a model")
 
 
 def test_damaged_int8_model_falls_back_to_fp32_sentence_scoring(small_index: Path) -> None:
     (model_dir,) = small_index.glob("model-*")
-    (model_dir / "model.int8.onnx").write_bytes(b"not a model")
+    damage(model_dir / "model.int8.onnx")
     qa = QA(small_index)
     assert qa._reader()[3].variant == "fp32"
     assert "3 new cranes" in qa.ask("How many cranes did the city council approve for the harbour?").text
