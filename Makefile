@@ -35,6 +35,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/tui.py
 
 clean-index:
 	rm -rf index/qa.sqlite* index/vectors-* index/model-* index/.writer.lock

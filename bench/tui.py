@@ -1,0 +1,103 @@
+"""Warm answers in the terminal UI: time from pressing enter to the answer drawn, per question.
+
+usage: .venv/bin/python bench/tui.py [--big-index /tmp/qa-bench/news-2022] [--questions 200]
+
+The real app (`qa.tui.app.QAApp`) runs headless under Textual's pilot on a big index and is asked
+news-2022 questions one at a time, typed into the question box. Reference, same run: the time the
+core API (`QA.ask`, what `qa ask --file` runs) reported for the same question (`timings_ms.total`),
+so the ratio is what the UI adds on top.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from textual import events
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from qa.tui.app import QAApp  # noqa: E402
+from qa.tui.widgets import TurnView  # noqa: E402
+
+
+async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
+    drawn: dict[int, float] = {}  # id of the turn -> when its answer was on the screen
+    answered = asyncio.Event()  # waited on, not polled: polling would take the CPU the app needs
+    set_answer = TurnView.set_answer
+
+    def on_screen(turn: TurnView) -> None:
+        drawn.setdefault(id(turn), time.perf_counter())
+        answered.set()
+
+    def timed_set_answer(self: TurnView, answer, passages: int) -> None:  # type: ignore[no-untyped-def]
+        set_answer(self, answer, passages)
+        # Drawn: the refresh that puts the answer on the screen has run.
+        self.call_after_refresh(on_screen, self)
+
+    TurnView.set_answer = timed_set_answer  # type: ignore[method-assign]
+    ui_ms: list[float] = []
+    core_ms: list[float] = []
+    with tempfile.TemporaryDirectory() as data_dir:
+        app = QAApp(index_dir=index_dir, data_dir=Path(data_dir))
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.phase != "ready":
+                await pilot.pause(0.05)
+            for n, question in enumerate(questions):
+                box = app.chat.question_input
+                box.focus()
+                box.value = question
+                answered.clear()
+                # Enter goes in as a terminal's key press does (pilot.press would then poll the app
+                # until it is idle, taking the CPU the answer needs).
+                key = events.Key("enter", "\r")
+                key.set_sender(app)
+                started = time.perf_counter()
+                app._driver.send_message(key)  # type: ignore[union-attr]
+                turns = app.chat.conversation.turns
+                while not turns or turns[-1].question != question:
+                    await asyncio.sleep(0.001)
+                    turns = app.chat.conversation.turns
+                turn = turns[-1]
+                while id(turn) not in drawn:
+                    await answered.wait()
+                    answered.clear()
+                assert turn.answer is not None
+                if n:  # the first question loads the models' sessions
+                    ui_ms.append((drawn[id(turn)] - started) * 1000)
+                    core_ms.append(turn.answer.timings_ms["total"])
+                if len(app.chat.conversation.turns) >= 20:  # keep the screen's size like a user's
+                    await app.chat.start_new_conversation()
+                    await pilot.pause()
+    return {
+        "questions": len(ui_ms),
+        "ui_p50_ms": float(np.percentile(ui_ms, 50)),
+        "ui_p95_ms": float(np.percentile(ui_ms, 95)),
+        "core_p50_ms": float(np.percentile(core_ms, 50)),
+        "core_p95_ms": float(np.percentile(core_ms, 95)),
+        "ui_over_core_p50": float(np.percentile(ui_ms, 50) / np.percentile(core_ms, 50)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--big-index", type=Path, default=Path("/tmp/qa-bench/news-2022"))
+    parser.add_argument("--questions", type=int, default=200)
+    args = parser.parse_args()
+    lines = (DATA / "news-2022" / "questions.jsonl").read_text().splitlines()
+    questions = [" ".join(json.loads(line)["question"].split()) for line in lines[: args.questions]]
+    print(json.dumps(asyncio.run(measure(args.big_index, questions)), indent=1))
+
+
+if __name__ == "__main__":
+    main()
