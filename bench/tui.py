@@ -32,12 +32,12 @@ from qa.tui.widgets import TurnView  # noqa: E402
 
 
 async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
-    drawn: dict[int, float] = {}  # id of the turn -> when its answer was on the screen
+    drawn: dict[TurnView, float] = {}  # turn -> when its answer was on the screen
     answered = asyncio.Event()  # waited on, not polled: polling would take the CPU the app needs
     set_answer = TurnView.set_answer
 
     def on_screen(turn: TurnView) -> None:
-        drawn.setdefault(id(turn), time.perf_counter())
+        drawn.setdefault(turn, time.perf_counter())
         answered.set()
 
     def timed_set_answer(self: TurnView, answer, passages: int) -> None:  # type: ignore[no-untyped-def]
@@ -69,12 +69,12 @@ async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
                     await asyncio.sleep(0.001)
                     turns = app.chat.conversation.turns
                 turn = turns[-1]
-                while id(turn) not in drawn:
+                while turn not in drawn:
                     await answered.wait()
                     answered.clear()
                 assert turn.answer is not None
                 if n:  # the first question loads the models' sessions
-                    ui_ms.append((drawn[id(turn)] - started) * 1000)
+                    ui_ms.append((drawn[turn] - started) * 1000)
                     core_ms.append(turn.answer.timings_ms["total"])
                 if len(app.chat.conversation.turns) >= 20:  # keep the screen's size like a user's
                     await app.chat.start_new_conversation()

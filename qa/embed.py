@@ -559,9 +559,7 @@ class OnnxEmbedder:
                 part = [t.lower() for t in part]
             encodings = self._tokenizer.encode_batch(part)
             if self.per_text:
-                with ThreadPoolExecutor(self.threads, thread_name_prefix="qa-embed") as pool:
-                    rows = pool.map(lambda e: self._run([e], len(e.ids))[0], encodings)
-                    out[start : start + len(part)] = np.stack(list(rows))
+                self._encode_per_text(encodings, out[start : start + len(part)])
                 continue
             lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
             order = np.argsort(-lengths, kind="stable")  # longest first: batches of similar lengths
@@ -574,6 +572,14 @@ class OnnxEmbedder:
                 out[start + idx] = self._run([encodings[i] for i in idx], width)
                 b += rows
         return out
+
+    def _encode_per_text(self, encodings: list[Any], out: np.ndarray) -> None:
+        """Each text on its own run, `threads` at a time, into `out`."""
+        step = 2 * self.threads  # queued a few at a time: a process that exits waits for the queue only
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="qa-embed") as pool:
+            for first in range(0, len(encodings), step):
+                rows = pool.map(lambda e: self._run([e], len(e.ids))[0], encodings[first : first + step])
+                out[first : first + step] = np.stack(list(rows))
 
     def _run(self, encodings: list[Any], width: int) -> np.ndarray:
         n = len(encodings)

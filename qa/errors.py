@@ -23,3 +23,9 @@ class IndexBusy(QAError):
 
 class BadQuestion(QAError):
     exit_code = 2
+
+
+class BadOption(QAError):
+    """A command-line value qa does not accept."""
+
+    exit_code = 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,7 +24,7 @@ from qa.embed import (
     ensure_int8,
     ensure_onnx_model,
 )
-from qa.errors import IndexProblem, QAError
+from qa.errors import BadOption, IndexProblem, QAError
 from qa.ingest import discover_files, read_file
 from qa.lock import writer_lock
 from qa.store import (
@@ -108,6 +109,7 @@ def run_index(
     `precision` (int8 or fp32) is the model variant that embeds passages: a new index takes
     DEFAULT_PRECISION, an existing one keeps its own (changing it needs `rebuild`).
     """
+    check_precision(precision)  # before anything is created on disk
     with writer_lock(index_dir):
         try:
             store = Store(index_dir, readonly=False)
@@ -150,6 +152,11 @@ def run_remove(index_dir: Path, targets: Sequence[str]) -> IndexReport:
             store.close()
 
 
+def check_precision(precision: str | None) -> None:
+    if precision is not None and precision not in MODEL_FILES:
+        raise BadOption(f"--precision must be one of {', '.join(sorted(MODEL_FILES))}, not '{precision}'")
+
+
 def _set_aside_broken_database(index_dir: Path) -> None:
     """Keep an unreadable database under another name (never delete user data), so a rebuild can start."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -172,8 +179,7 @@ class _Indexer:
         self.rebuild = rebuild
         self.progress = progress
         self.report = IndexReport()
-        if precision is not None and precision not in MODEL_FILES:
-            raise QAError(f"precision must be one of {', '.join(sorted(MODEL_FILES))}, not '{precision}'")
+        check_precision(precision)
         old = store.manifest
         # A rebuild keeps counting generations, so it never overwrites the file readers have open.
         self.previous_generation = int(old.get("generation", 0))
@@ -194,10 +200,18 @@ class _Indexer:
                     f"index passages were embedded with {index_precision(old)}, not {precision}: "
                     f"{rebuild_hint('--precision', precision)}"
                 )
-        self.model = model or (old.get("model") if old and not rebuild else None) or DEFAULT_MODEL
+        # A rebuild keeps the index's model and a precision chosen for it, unless told otherwise.
+        self.model = model or old.get("model") or DEFAULT_MODEL
         self.model_dir = store.index_dir / model_dir_name(self.model)
         prepare_model(self.model, self.model_dir)
-        self.precision = precision or (index_precision(old) if old and not rebuild else DEFAULT_PRECISION)
+        self.precision = precision or (
+            index_precision(old) if old and not rebuild else old.get("precision") or DEFAULT_PRECISION
+        )
+        if self.precision not in MODEL_FILES:  # written by a newer qa
+            raise IndexProblem(
+                f"index passages were embedded with '{self.precision}', which this qa does not know: "
+                f"{rebuild_hint('--precision', DEFAULT_PRECISION)}"
+            )
         if not (self.model_dir / MODEL_FILES[self.precision]).is_file():
             if precision or (old and not rebuild):
                 raise IndexProblem(
@@ -225,6 +239,12 @@ class _Indexer:
                 if self.precision != "int8":
                     raise
                 # A damaged int8 file: quantizing again gives the same bytes, so the same vectors.
+                # Written in place, it damaged the cache copy it is a hard link of: remake that too.
+                damaged = self.model_dir / MODEL_FILES["int8"]
+                cached = model_cache_dir() / self.model_dir.name / MODEL_FILES["int8"]
+                with contextlib.suppress(OSError):
+                    if cached.is_file() and os.path.samefile(damaged, cached):
+                        ensure_int8(cached.parent, remake=True)
                 ensure_int8(self.model_dir, remake=True)
                 self._embedder = OnnxEmbedder(self.model_dir, variant=self.precision, per_text=True)
         return self._embedder

@@ -95,8 +95,31 @@ def test_changing_precision_needs_a_rebuild_and_leaves_the_index_as_it_was(tmp_p
     int8 = OnnxEmbedder(model_dir_of(index_dir), variant="int8", per_text=True).encode(texts)
     np.testing.assert_allclose(vectors, int8, atol=1e-5)
 
-    result = runner.invoke(app, ["index", str(folder), "--precision", "fp16", "--index-dir", str(index_dir)])
-    assert result.exit_code != 0 and "precision must be one of fp32, int8" in result.stderr
+    # A rebuild keeps the precision the index was given.
+    QA(index_dir).index([folder], rebuild=True, precision="fp32")
+    QA(index_dir).index([folder], rebuild=True)
+    assert stored(index_dir)[2]["precision"] == "fp32"
+
+
+def test_unknown_precision_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["index", str(SEEDS), "--precision", "fp16", "--index-dir", str(tmp_path / "new")]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == ["qa: --precision must be one of fp32, int8, not 'fp16'"]
+    assert not (tmp_path / "new").exists()
+
+
+def test_precision_written_by_a_newer_qa_is_named(tmp_path: Path) -> None:
+    QA(tmp_path).index([SEEDS])
+    with sqlite3.connect(tmp_path / "qa.sqlite") as conn:
+        conn.execute("UPDATE manifest SET value = ? WHERE key = 'precision'", (json.dumps("fp4"),))
+    result = runner.invoke(app, ["index", str(SEEDS), "--index-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "qa: index passages were embedded with 'fp4', which this qa does not know: "
+        "run `qa index --rebuild --precision int8`"
+    ]
 
 
 def test_damaged_int8_model_is_made_again_with_the_same_vectors(tmp_path: Path) -> None:
@@ -116,3 +139,26 @@ def test_damaged_int8_model_is_made_again_with_the_same_vectors(tmp_path: Path) 
     int8 = OnnxEmbedder(model_dir_of(index_dir), variant="int8", per_text=True).encode(texts)
     np.testing.assert_allclose(vectors, int8, atol=1e-5)
     assert "4 days" in QA(index_dir).ask("How long did the forest fire near Lakeside burn?").text
+
+
+def test_int8_model_damaged_in_place_is_made_again_in_the_cache_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))  # this test damages its cache
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "harbour.md").write_text(HARBOUR)
+    first, second = tmp_path / "first", tmp_path / "second"
+    QA(first).index([folder])
+    int8_file = model_dir_of(first) / "model.int8.onnx"
+    good = int8_file.read_bytes()
+    with int8_file.open("r+b") as handle:  # in place: the cache copy is the same file
+        handle.write(b"not a model")
+    (folder / "forest.md").write_text(FOREST)
+
+    assert QA(first).index([folder]).chunks_embedded == 1
+    assert int8_file.read_bytes() == good
+    (cached,) = (tmp_path / "cache" / "models").glob("model-*/model.int8.onnx")
+    assert cached.read_bytes() == good
+    QA(second).index([folder])  # a new index links the repaired cache copy
+    assert (model_dir_of(second) / "model.int8.onnx").read_bytes() == good
