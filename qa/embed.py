@@ -15,8 +15,9 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -575,11 +576,17 @@ class OnnxEmbedder:
 
     def _encode_per_text(self, encodings: list[Any], out: np.ndarray) -> None:
         """Each text on its own run, `threads` at a time, into `out`."""
-        step = 2 * self.threads  # queued a few at a time: a process that exits waits for the queue only
+        # A few texts in flight at a time, not the whole list: a process that exits waits for those only.
+        in_flight = 2 * self.threads
         with ThreadPoolExecutor(self.threads, thread_name_prefix="qa-embed") as pool:
-            for first in range(0, len(encodings), step):
-                rows = pool.map(lambda e: self._run([e], len(e.ids))[0], encodings[first : first + step])
-                out[first : first + step] = np.stack(list(rows))
+            queued: deque[tuple[int, Future[np.ndarray]]] = deque()
+            for row, encoding in enumerate(encodings):
+                queued.append((row, pool.submit(self._run, [encoding], len(encoding.ids))))
+                if len(queued) >= in_flight:
+                    done, future = queued.popleft()
+                    out[done] = future.result()[0]
+            for done, future in queued:
+                out[done] = future.result()[0]
 
     def _run(self, encodings: list[Any], width: int) -> np.ndarray:
         n = len(encodings)
