@@ -83,7 +83,7 @@ def indexing(work: Path, sample_size: int) -> dict[str, float]:
 
     (model_dir,) = index_dir.glob("model-*")
     reference = SentenceTransformerEmbedder()
-    # The best of two runs (batch 64): torch's rate varied 24-28 chunks/s between runs here.
+    # The best of two runs (batch 64): torch's rate varied 24-31 chunks/s between runs here.
     (torch_rate, torch_vectors), (again, _) = rate(reference.encode, sample), rate(reference.encode, sample)
     torch_rate = max(torch_rate, again)
     # The embedders `qa index` uses (indexer.py): one text per run, two at a time.

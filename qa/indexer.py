@@ -179,7 +179,6 @@ class _Indexer:
         self.rebuild = rebuild
         self.progress = progress
         self.report = IndexReport()
-        check_precision(precision)
         old = store.manifest
         # A rebuild keeps counting generations, so it never overwrites the file readers have open.
         self.previous_generation = int(old.get("generation", 0))
@@ -200,13 +199,17 @@ class _Indexer:
                     f"index passages were embedded with {index_precision(old)}, not {precision}: "
                     f"{rebuild_hint('--precision', precision)}"
                 )
-        # A rebuild keeps the index's model and a precision chosen for it, unless told otherwise.
+        # A rebuild keeps the index's model and a precision chosen for it, unless told otherwise; an
+        # index from before int8 (no precision recorded) keeps fp32 until it is rebuilt.
         self.model = model or old.get("model") or DEFAULT_MODEL
         self.model_dir = store.index_dir / model_dir_name(self.model)
         prepare_model(self.model, self.model_dir)
-        self.precision = precision or (
-            index_precision(old) if old and not rebuild else old.get("precision") or DEFAULT_PRECISION
-        )
+        if precision:
+            self.precision = precision
+        elif old and not rebuild:
+            self.precision = index_precision(old)
+        else:
+            self.precision = old.get("precision") or DEFAULT_PRECISION
         if self.precision not in MODEL_FILES:  # written by a newer qa
             raise IndexProblem(
                 f"index passages were embedded with '{self.precision}', which this qa does not know: "

@@ -39,6 +39,11 @@ def rebuild_hint(*options: str) -> str:
     return f"run `qa index --rebuild {shlex.join(options)}`"
 
 
+def index_precision(manifest: dict[str, Any]) -> str:
+    """The model variant that embedded an index's passages (indexes made before int8 have fp32)."""
+    return str(manifest.get("precision", "fp32"))
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -100,11 +105,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def index_precision(manifest: dict[str, Any]) -> str:
-    """The model variant that embedded an index's passages (indexes made before int8 have fp32)."""
-    return str(manifest.get("precision", "fp32"))
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:

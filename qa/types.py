@@ -151,4 +151,4 @@ class IndexStats:
     model: str
     dim: int
     index_type: str
-    precision: str = "fp32"  # the model variant that embedded the passages
+    precision: str  # the model variant that embedded the passages (qa.store.index_precision)
