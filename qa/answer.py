@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from qa.chunk import split_sentences
-from qa.retrieve import Candidate, keywords, to_hit
+from qa.evidence import BOILERPLATE, MIN_SENTENCE_CHARS, answer_type, term_weights, type_match
+from qa.retrieve import Candidate, to_hit
+from qa.terms import keywords, stem
 from qa.types import Answer, Citation
 
 Encode = Callable[[list[str]], np.ndarray]
@@ -26,47 +26,6 @@ RANK_WEIGHT = 0.1  # sentences from better-ranked passages
 EXTRA_MARGIN = 0.3  # a 2nd or 3rd sentence scores within this of the best
 SEMANTIC_CHARS = 400
 SNIPPET_CHARS = 420
-
-_BOILERPLATE = re.compile(
-    r"(cookie|advertis|subscribe|sign up|newsletter|all rights reserved|click here|share on|"
-    r"read more|terms of (use|service)|privacy policy|javascript|your browser|how relevant is this ad|"
-    r"video player|log ?in|download the app|follow us|©|^\s*(more|related|see also|watch|listen)\s*:)",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b", re.I
-)
-_MONTHS = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
-_DATE = re.compile(
-    rf"\b(1[5-9]\d\d|20\d\d)\b|\b{_MONTHS}\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today)\b",
-    re.I,
-)
-_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
-
-
-def answer_type(question: str) -> str | None:
-    q = question.lower()
-    if re.search(
-        r"\bhow (many|much)\b|\bwhat (number|percentage|percent|share|amount)\b|\bhow (old|long|far|big|large)\b",
-        q,
-    ):
-        return "number"
-    if re.search(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b", q):
-        return "date"
-    if re.search(r"\bwho\b|\bwhom\b|\bwhose\b", q):
-        return "name"
-    if re.search(r"\bwhere\b|\bwhich (country|city|state|continent|nation)\b", q):
-        return "place"
-    return None
-
-
-def _type_match(kind: str | None, sentence: str) -> float:
-    pattern = {"number": _NUMBER, "date": _DATE, "name": _NAME, "place": _NAME}.get(kind or "")
-    return 1.0 if pattern is not None and pattern.search(sentence) else 0.0
-
-
-def _stem(word: str) -> str:
-    return word[:6]
 
 
 @dataclass(frozen=True)
@@ -87,17 +46,11 @@ def _sentences(candidates: Sequence[Candidate]) -> list[tuple[int, int, int, str
             start, end = cand.row.start + span.start, cand.row.start + span.end
             text = cand.row.text[span.start : span.end]
             key = (cand.row.article_id, start)
-            if key in seen or len(text) < 12 or _BOILERPLATE.search(text):
+            if key in seen or len(text) < MIN_SENTENCE_CHARS or BOILERPLATE.search(text):
                 continue
             seen.add(key)
             out.append((p, start, end, text))
     return out
-
-
-def _weights(terms: set[str], sentence_words: Sequence[set[str]]) -> dict[str, float]:
-    """IDF of each question term over the candidate sentences: rare terms say more."""
-    n = len(sentence_words)
-    return {t: math.log(1 + n / (1 + sum(t in words for words in sentence_words))) for t in terms}
 
 
 def score_sentences(
@@ -111,9 +64,9 @@ def score_sentences(
     sentences = _sentences(candidates)
     if not sentences:
         return []
-    terms = {_stem(w) for w in keywords(question)}
-    words = [{_stem(w) for w in keywords(s[3])} for s in sentences]
-    weights = _weights(terms, words)
+    terms = {stem(w) for w in keywords(question)}
+    words = [{stem(w) for w in keywords(s[3])} for s in sentences]
+    weights = term_weights(terms, words)
     total = sum(weights.values()) or 1.0
     kind = answer_type(question)
     question_words = " ".join(question.lower().split())
@@ -122,7 +75,7 @@ def score_sentences(
         overlap = sum(w for t, w in weights.items() if t in sentence_words) / total
         if text.rstrip(" \"'”’)").endswith("?") or question_words in " ".join(text.lower().split()):
             continue  # a question (quiz pages repeat the question) is not an answer
-        bonus = TYPE_WEIGHT * _type_match(kind, text) + RANK_WEIGHT / (p + 2)
+        bonus = TYPE_WEIGHT * type_match(kind, text) + RANK_WEIGHT / (p + 2)
         cheap.append((OVERLAP_WEIGHT * overlap + bonus, overlap, p, start, end, text))
     if not cheap:
         return []

@@ -50,7 +50,7 @@ def looks_like_followup(question: str) -> bool:
 
 
 def _answers_own_words(question: str, answer: Answer) -> bool:
-    from qa.retrieve import keywords
+    from qa.terms import keywords
 
     own = {w[:6] for w in keywords(question)}
     cited = {w[:6] for c in answer.citations for w in keywords(c.sentence)}

@@ -1,0 +1,160 @@
+"""Sentence-level evidence that a text answers a question: its key terms, and the kind of thing asked for.
+
+Shared by passage focus (retrieve) and answer sentences (answer): both look for a sentence that holds
+the question's rarer words and something of the asked-for kind ("a number" for "how many").
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from qa.chunk import split_sentences
+from qa.terms import STOPWORDS, WORD, keywords, stem
+
+BOILERPLATE = re.compile(
+    r"(cookie|advertis|subscribe|sign up|newsletter|all rights reserved|click here|share on|"
+    r"read more|terms of (use|service)|privacy policy|javascript|your browser|how relevant is this ad|"
+    r"video player|log ?in|download the app|follow us|©|^\s*(more|related|see also|watch|listen)\s*:)",
+    re.IGNORECASE,
+)
+MIN_SENTENCE_CHARS = 12
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b", re.I
+)
+_NUMBER_TOKEN = re.compile(
+    r"\d[\d,.]*%?|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
+    r"thousands?|millions?|billions?)\b",
+    re.I,
+)
+_MONTHS = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
+_DATE = re.compile(
+    rf"\b(1[5-9]\d\d|20\d\d)\b|\b{_MONTHS}\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today)\b",
+    re.I,
+)
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+_CAPITALIZED = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of |the |de |al-)?[A-Z][\w'’-]*)*")
+_WHICH_OR_WHAT = re.compile(r"\b(which|what)\b", re.I)
+
+
+def answer_type(question: str) -> str | None:
+    """ "number", "date", "name" or "place" when the question's wording asks for one, else None."""
+    q = question.lower()
+    if re.search(
+        r"\bhow (many|much)\b|\bwhat (number|percentage|percent|share|amount)\b|\bhow (old|long|far|big|large)\b",
+        q,
+    ):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b", q):
+        return "date"
+    if re.search(r"\bwho\b|\bwhom\b|\bwhose\b", q):
+        return "name"
+    if re.search(r"\bwhere\b|\bwhich (country|city|state|continent|nation)\b", q):
+        return "place"
+    return None
+
+
+def type_match(kind: str | None, sentence: str) -> float:
+    """1.0 when the sentence holds something of the asked-for kind (anywhere), else 0.0."""
+    pattern = {"number": _NUMBER, "date": _DATE, "name": _NAME, "place": _NAME}.get(kind or "")
+    return 1.0 if pattern is not None and pattern.search(sentence) else 0.0
+
+
+def term_weights(terms: set[str], sentence_terms: Sequence[set[str]]) -> dict[str, float]:
+    """IDF of each question term over the candidate sentences: rare terms say more."""
+    n = len(sentence_terms)
+    return {t: math.log(1 + n / (1 + sum(t in words for words in sentence_terms))) for t in terms}
+
+
+def _kind_of_answer(question: str) -> str | None:
+    """answer_type, and "thing" for the other which/what questions (their answer is usually a name)."""
+    return answer_type(question) or ("thing" if _WHICH_OR_WHAT.search(question) else None)
+
+
+def _says_something_new(kind: str | None, question_words: set[str], sentence: str) -> bool:
+    """The sentence holds a thing of the asked-for kind that the question does not already say."""
+    if kind == "number":
+        return any(
+            m.group(0).lower().strip(",.") not in question_words for m in _NUMBER_TOKEN.finditer(sentence)
+        )
+    if kind == "date":
+        return any(m.group(0) not in question_words for m in _YEAR.finditer(sentence)) or bool(
+            _DATE.search(sentence)
+        )
+    if kind in ("name", "place", "thing"):
+        for match in _CAPITALIZED.finditer(sentence):
+            words = WORD.findall(match.group(0).lower())
+            if any(w not in question_words and w not in STOPWORDS for w in words):
+                return True
+    return False
+
+
+def _term_finder(terms: set[str]) -> re.Pattern[str]:
+    """Finds words whose `stem` is one of `terms`, in one regex pass.
+
+    What `keywords` + `stem` would find (tests/test_evidence.py), except that it also finds a term inside
+    a hyphenated word ("pop-country") and in a stopword that starts with it ("recently").
+    """
+    whole = sorted((t for t in terms if len(t) >= 6), key=len, reverse=True)
+    short = sorted((t for t in terms if len(t) < 6), key=len, reverse=True)
+    parts = []
+    if whole:  # a 6-letter stem starts a longer word too
+        parts.append("(" + "|".join(map(re.escape, whole)) + ")")
+    if short:  # a shorter stem is the whole word, possessive allowed ("trump's")
+        parts.append("(" + "|".join(map(re.escape, short)) + r")(?:['’]s)?(?![\w'’-])")
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", re.IGNORECASE)
+
+
+def passage_focus(question: str, texts: Sequence[str]) -> list[float]:
+    """For each passage, how squarely one of its sentences answers: key-term share, doubled when it also
+    names a new thing of the asked-for kind. 0.0 to 2.0; a passage that only mentions the topic in
+    passing scores low even when its words match the question as a whole.
+    """
+    terms = {stem(w) for w in keywords(question)}
+    if not terms:
+        return [0.0] * len(texts)
+    finder = _term_finder(terms)
+    # Per passage: (sentence, the question's terms it holds), found in one regex pass per passage and
+    # placed by sentence end: running `keywords` on every sentence cost most of the time (9 -> 4 ms).
+    per_passage: list[list[tuple[str, set[str]]]] = []
+    sentence_count = 0
+    for text in texts:
+        ends = [span.end for span in split_sentences(text, drop_boilerplate=False)] or [len(text)]
+        sentence_count += len(ends)
+        held: dict[int, set[str]] = {}
+        for match in finder.finditer(text):
+            held.setdefault(bisect.bisect_right(ends, match.start()), set()).add(
+                match.group(match.lastindex or 0).lower()
+            )
+        per_passage.append(
+            [(text[ends[i - 1] if i else 0 : ends[i]].strip(), found) for i, found in held.items()]
+        )
+    documents = Counter(t for sentences in per_passage for _, found in sentences for t in found)
+    n = sentence_count
+    weights = {t: math.log(1 + n / (1 + documents[t])) for t in terms}
+    total = math.fsum(weights.values()) or 1.0
+    kind = _kind_of_answer(question)
+    question_words = set(WORD.findall(question.lower()))
+    focus = []
+    for sentences in per_passage:
+        best = 0.0
+        shares = sorted(  # fsum: the same sum in any set order, so the same ranking in every run
+            ((math.fsum(weights[t] for t in found) / total, i) for i, (_, found) in enumerate(sentences)),
+            reverse=True,
+        )
+        for share, i in shares:
+            if share * 2 <= best:
+                break  # no later sentence can win, even doubled
+            sentence = sentences[i][0]
+            if len(sentence) < MIN_SENTENCE_CHARS:
+                continue
+            if _says_something_new(kind, question_words, sentence):
+                share *= 2
+            if share > best and not BOILERPLATE.search(sentence):
+                best = share
+        focus.append(best)
+    return focus

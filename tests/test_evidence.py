@@ -1,0 +1,89 @@
+"""Passage focus: the passage whose sentence answers the question comes first, the same in every run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from qa.chunk import split_sentences
+from qa.evidence import _term_finder, passage_focus
+from qa.retrieve import Candidate, focus
+from qa.store import ChunkRow
+from qa.terms import keywords, stem
+from tests.conftest import ROOT, SEED_FILE, SEED_QUESTION
+
+SEED_TEXT = SEED_FILE.read_text(encoding="utf-8")
+QUESTIONS = [
+    SEED_QUESTION,
+    "Who sent a letter to NATO headquarters?",
+    "What did Trump's defense secretary ask NATO's allies?",
+    "When did Iraq declare victory against Daesh?",
+]
+
+
+def _paragraphs() -> list[str]:
+    return [p for p in SEED_TEXT.split("\n") if len(p.split()) > 12]
+
+
+def test_term_finder_finds_what_keywords_and_stem_find() -> None:
+    sentences = [SEED_TEXT[s.start : s.end] for s in split_sentences(SEED_TEXT)]
+    for question in QUESTIONS:
+        terms = {stem(w) for w in keywords(question)}
+        finder = _term_finder(terms)
+        for sentence in sentences:
+            found = {m.group(m.lastindex or 0).lower() for m in finder.finditer(sentence)}
+            assert found == {stem(w) for w in keywords(sentence)} & terms, sentence
+
+
+def test_the_paragraph_that_states_the_troop_count_has_the_most_focus() -> None:
+    paragraphs = _paragraphs()
+    scores = passage_focus(SEED_QUESTION, paragraphs)
+    best = paragraphs[scores.index(max(scores))]
+    assert "8,892 U.S. troops in Iraq" in best
+    # Naming the asked-for kind (a number the question does not hold) doubles the sentence's share.
+    assert max(scores) > 1.0
+    assert all(0.0 <= s <= 2.0 for s in scores)
+
+
+def test_a_question_without_key_terms_gives_no_focus() -> None:
+    assert passage_focus("What is it?", _paragraphs()[:3]) == [0.0, 0.0, 0.0]
+
+
+def test_focus_reorders_only_the_head_and_never_lowers_a_score() -> None:
+    paragraphs = _paragraphs()
+    rows = [ChunkRow(i, "a", "t", "s", None, 0, len(p), p, ()) for i, p in enumerate(paragraphs)]
+    # Fused order: the troop-count paragraph last of the head.
+    target = next(i for i, p in enumerate(paragraphs) if "8,892" in p)
+    others = [i for i in range(len(rows)) if i != target]
+    order = [*others[:4], target, *others[4:]]
+    candidates = [Candidate(rows[i], 1.0 - n / 100) for n, i in enumerate(order)]
+    refocused = focus(SEED_QUESTION, candidates, depth=5)
+    assert refocused[0].row.chunk_id == target
+    assert refocused[5:] == candidates[5:]
+    before = {c.row.chunk_id: c.fused for c in candidates}
+    assert all(c.fused >= before[c.row.chunk_id] for c in refocused)
+
+
+def test_focus_is_the_same_under_any_hash_seed() -> None:
+    """Set order follows the hash seed; the scores (and so the ranking) must not."""
+    script = (
+        "import json, sys; from qa.evidence import passage_focus; "
+        "q, texts = json.load(sys.stdin); print(json.dumps(passage_focus(q, texts)))"
+    )
+    payload = json.dumps([QUESTIONS[2], _paragraphs()])
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            input=payload,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=True,
+        )
+        outputs.add(result.stdout)
+    assert len(outputs) == 1
