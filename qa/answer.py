@@ -23,7 +23,7 @@ SHORTLIST = 6  # sentences embedded per question
 OVERLAP_WEIGHT = 0.35  # share of the question's key terms (IDF-weighted) the sentence holds
 TYPE_WEIGHT = 0.12  # the sentence holds the kind of thing asked for (a number for "how many")
 RANK_WEIGHT = 0.1  # sentences from better-ranked passages
-EXTRA_MARGIN = 0.3  # a 2nd or 3rd sentence scores within this of the best
+EXTRA_MARGIN = 0.4  # a 2nd or 3rd sentence scores within this of the best
 SEMANTIC_CHARS = 400
 SNIPPET_CHARS = 420
 
