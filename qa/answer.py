@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.chunk import split_sentences
-from qa.evidence import BOILERPLATE, MIN_SENTENCE_CHARS, answer_type, term_weights, type_match
+from qa.evidence import MIN_SENTENCE_CHARS, answer_type, is_boilerplate, term_weights, type_match
 from qa.retrieve import Candidate, to_hit
 from qa.terms import keywords, stem
 from qa.types import Answer, Citation
@@ -46,7 +46,7 @@ def _sentences(candidates: Sequence[Candidate]) -> list[tuple[int, int, int, str
             start, end = cand.row.start + span.start, cand.row.start + span.end
             text = cand.row.text[span.start : span.end]
             key = (cand.row.article_id, start)
-            if key in seen or len(text) < MIN_SENTENCE_CHARS or BOILERPLATE.search(text):
+            if key in seen or len(text) < MIN_SENTENCE_CHARS or is_boilerplate(text):
                 continue
             seen.add(key)
             out.append((p, start, end, text))
