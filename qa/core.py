@@ -97,7 +97,7 @@ class QA:
                     # them 2.2x faster, answer_hit within 0.004 on the tuning sets (bench/results.md).
                     try:
                         sentence_embedder = OnnxEmbedder(
-                            model_dir, threads=QUERY_THREADS, variant="int8", spin=False
+                            model_dir, threads=QUERY_THREADS, variant="int8", spin=False, per_text=True
                         )
                     except Exception:  # a damaged int8 file: fp32 scores the sentences, only slower
                         sentence_embedder = embedder
