@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -67,12 +68,12 @@ def score_sentences(
     terms = {stem(w) for w in keywords(question)}
     words = [{stem(w) for w in keywords(s[3])} for s in sentences]
     weights = term_weights(terms, words)
-    total = sum(weights.values()) or 1.0
+    total = math.fsum(weights.values()) or 1.0  # fsum: the same in any set order, so in every run
     kind = answer_type(question)
     question_words = " ".join(question.lower().split())
     cheap = []
     for (p, start, end, text), sentence_words in zip(sentences, words, strict=True):
-        overlap = sum(w for t, w in weights.items() if t in sentence_words) / total
+        overlap = math.fsum(w for t, w in weights.items() if t in sentence_words) / total
         if text.rstrip(" \"'”’)").endswith("?") or question_words in " ".join(text.lower().split()):
             continue  # a question (quiz pages repeat the question) is not an answer
         bonus = TYPE_WEIGHT * type_match(kind, text) + RANK_WEIGHT / (p + 2)

@@ -50,10 +50,10 @@ def looks_like_followup(question: str) -> bool:
 
 
 def _answers_own_words(question: str, answer: Answer) -> bool:
-    from qa.terms import keywords
+    from qa.terms import keywords, stem
 
-    own = {w[:6] for w in keywords(question)}
-    cited = {w[:6] for c in answer.citations for w in keywords(c.sentence)}
+    own = {stem(w) for w in keywords(question)}
+    cited = {stem(w) for c in answer.citations for w in keywords(c.sentence)}
     return not own or bool(own & cited)
 
 

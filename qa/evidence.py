@@ -30,12 +30,13 @@ _NUMBER_TOKEN = re.compile(
     r"thousands?|millions?|billions?)\b",
     re.I,
 )
+_YEAR_PATTERN = r"\b(1[5-9]\d\d|20\d\d)\b"
 _MONTHS = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
 _DATE = re.compile(
-    rf"\b(1[5-9]\d\d|20\d\d)\b|\b{_MONTHS}\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today)\b",
+    rf"{_YEAR_PATTERN}|\b{_MONTHS}\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today)\b",
     re.I,
 )
-_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_YEAR = re.compile(_YEAR_PATTERN)
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 _CAPITALIZED = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of |the |de |al-)?[A-Z][\w'’-]*)*")
 _WHICH_OR_WHAT = re.compile(r"\b(which|what)\b", re.I)
@@ -69,10 +70,15 @@ def type_match(kind: str | None, sentence: str) -> float:
     return 1.0 if pattern is not None and pattern.search(sentence) else 0.0
 
 
+def idf(sentences: int, holding: int) -> float:
+    """Weight of a term held by `holding` of `sentences` candidate sentences: rare terms say more."""
+    return math.log(1 + sentences / (1 + holding))
+
+
 def term_weights(terms: set[str], sentence_terms: Sequence[set[str]]) -> dict[str, float]:
-    """IDF of each question term over the candidate sentences: rare terms say more."""
+    """IDF of each question term over the candidate sentences."""
     n = len(sentence_terms)
-    return {t: math.log(1 + n / (1 + sum(t in words for words in sentence_terms))) for t in terms}
+    return {t: idf(n, sum(t in words for words in sentence_terms)) for t in terms}
 
 
 def _kind_of_answer(question: str) -> str | None:
@@ -139,8 +145,7 @@ def passage_focus(question: str, texts: Sequence[str]) -> list[float]:
             [(text[ends[i - 1] if i else 0 : ends[i]].strip(), found) for i, found in held.items()]
         )
     documents = Counter(t for sentences in per_passage for _, found in sentences for t in found)
-    n = sentence_count
-    weights = {t: math.log(1 + n / (1 + documents[t])) for t in terms}
+    weights = {t: idf(sentence_count, documents[t]) for t in terms}
     total = math.fsum(weights.values()) or 1.0
     kind = _kind_of_answer(question)
     question_words = set(WORD.findall(question.lower()))
