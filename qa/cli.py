@@ -209,6 +209,10 @@ def _ask_many(qa, file: Path | None, k: int, dates: dict[str, str | None]) -> No
             raise QAError(f"cannot read {file}: {exc.strerror or exc}") from None
     else:
         lines = sys.stdin
+    from qa.core import settle_heap
+
+    qa.load()
+    settle_heap()
     for line in lines:
         if not line.strip():
             continue

@@ -48,6 +48,21 @@ def keyword_search(
     return store.lexical_search(match, depth, since, until) if match else []
 
 
+def dense_search(
+    store: Store,
+    vectors: VectorIndex,
+    query_vector: np.ndarray,
+    depth: int = DEPTH,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[tuple[int, float]]:
+    """(chunk id, cosine) of the passages nearest the question's vector, within the dates if given."""
+    if not (since or until):
+        return vectors.search(query_vector, depth)
+    allowed = store.chunk_ids_in_dates(since, until)
+    return [(i, s) for i, s in vectors.search(query_vector, depth * 10) if i in allowed][:depth]
+
+
 @dataclass(frozen=True)
 class Candidate:
     row: ChunkRow
@@ -77,22 +92,20 @@ def retrieve(
     depth: int = DEPTH,
     method: str = "hybrid",
     lexical: Sequence[tuple[int, float]] | None = None,
+    dense: Sequence[tuple[int, float]] | None = None,
 ) -> list[Candidate]:
     """The k best passages: both scores fused, re-ranked by focus, near-duplicates collapsed, articles interleaved.
 
-    `method` is "hybrid" (what qa ships), or "dense" / "bm25" alone (for measuring). `lexical` is
-    `keyword_search`'s result when the caller ran it already (alongside embedding the question).
+    `method` is "hybrid" (what qa ships), or "dense" / "bm25" alone (for measuring). `lexical` and
+    `dense` are `keyword_search`'s and `dense_search`'s results when the caller ran them already (the
+    keyword search on its own thread while the question is embedded and the vectors searched).
     """
     if method not in METHODS:
         raise ValueError(f"unknown retrieval method {method!r}")
-    allowed = store.chunk_ids_in_dates(since, until) if (since or until) else None
-    dense: list[tuple[int, float]] = []
-    if method in ("hybrid", "dense"):
-        dense_depth = depth if allowed is None else depth * 10
-        dense = [
-            (i, s) for i, s in vectors.search(query_vector, dense_depth) if allowed is None or i in allowed
-        ]
-        dense = dense[:depth]
+    if method == "bm25":
+        dense = []
+    elif dense is None:
+        dense = dense_search(store, vectors, query_vector, depth, since, until)
     if method == "dense":
         lexical = []
     elif lexical is None:

@@ -158,6 +158,9 @@ class QAApp(App[None]):
                 self.post_message(self.Loaded(stats, ready=False))
                 return
             self.qa.load()
+            from qa.core import settle_heap
+
+            settle_heap()
             self.post_message(self.Loaded(stats, ready=True))
         except QAError as exc:
             self.post_message(self.LoadFailed(str(exc), missing=not self.qa.exists()))
