@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from textual import events
+from textual.screen import Screen
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -28,25 +29,51 @@ DATA = ROOT.parent / "shared" / "data"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa.tui.app import QAApp  # noqa: E402
-from qa.tui.widgets import TurnView  # noqa: E402
+from qa.tui.widgets import SourcesPane, TurnView  # noqa: E402
+
+IDLE_BEFORE_ENTER = 0.1  # seconds between one answer on the screen and the next question's enter
 
 
 async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
-    drawn: dict[TurnView, float] = {}  # turn -> when its answer was on the screen
+    drawn: dict[str, tuple[float, TurnView]] = {}  # question -> when its answer was on the screen
     answered = asyncio.Event()  # waited on, not polled: polling would take the CPU the app needs
+    sourced = asyncio.Event()
     set_answer = TurnView.set_answer
-
-    def on_screen(turn: TurnView) -> None:
-        drawn.setdefault(turn, time.perf_counter())
-        answered.set()
+    show_sources = SourcesPane.show
+    sources_drawn: dict[str, float] = {}  # question -> when its sources were on the screen
+    sources_due: list[str] = []
+    answers_due: list[TurnView] = []
+    compositor_refresh = Screen._compositor_refresh
 
     def timed_set_answer(self: TurnView, answer, passages: int) -> None:  # type: ignore[no-untyped-def]
         set_answer(self, answer, passages)
-        # Drawn: the refresh that puts the answer on the screen has run.
-        self.call_after_refresh(on_screen, self)
+        answers_due.append(self)
+
+    def timed_show(self: SourcesPane, answer, cwd=None) -> None:  # type: ignore[no-untyped-def]
+        show_sources(self, answer, cwd)
+        if answer is not None:
+            sources_due.append(answer.question)
+
+    def timed_compositor_refresh(self: Screen) -> None:  # type: ignore[type-arg]
+        compositor_refresh(self)
+        # An answer is drawn by the first screen update after it was set that paints its turn (the
+        # turn may have gone on the screen with its answer).
+        visible = self._compositor.visible_widgets
+        for turn in list(answers_due):
+            if turn in visible and visible[turn][0].height:
+                answers_due.remove(turn)
+                drawn.setdefault(turn.question, (time.perf_counter(), turn))
+                answered.set()
+        # Sources: the first screen update after the pane was filled.
+        while sources_due:
+            sources_drawn.setdefault(sources_due.pop(), time.perf_counter())
+            sourced.set()
 
     TurnView.set_answer = timed_set_answer  # type: ignore[method-assign]
+    SourcesPane.show = timed_show  # type: ignore[method-assign]
+    Screen._compositor_refresh = timed_compositor_refresh  # type: ignore[method-assign]
     ui_ms: list[float] = []
+    sources_ms: list[float] = []
     core_ms: list[float] = []
     with tempfile.TemporaryDirectory() as data_dir:
         app = QAApp(index_dir=index_dir, data_dir=Path(data_dir))
@@ -57,24 +84,31 @@ async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
                 box = app.chat.question_input
                 box.focus()
                 box.value = question
+                drawn.pop(question, None)
+                sources_drawn.pop(question, None)
+                # A person takes seconds to type a question: by the time they press enter, the screen
+                # has drawn what they typed and finished with the previous answer. Not waiting would
+                # time the previous answer's last repaints as part of this one.
+                await pilot.pause(IDLE_BEFORE_ENTER)
                 answered.clear()
+                sourced.clear()
                 # Enter goes in as a terminal's key press does (pilot.press would then poll the app
                 # until it is idle, taking the CPU the answer needs).
                 key = events.Key("enter", "\r")
                 key.set_sender(app)
                 started = time.perf_counter()
                 app._driver.send_message(key)  # type: ignore[union-attr]
-                turns = app.chat.conversation.turns
-                while not turns or turns[-1].question != question:
-                    await asyncio.sleep(0.001)
-                    turns = app.chat.conversation.turns
-                turn = turns[-1]
-                while turn not in drawn:
+                while question not in drawn:
                     await answered.wait()
                     answered.clear()
+                at, turn = drawn[question]
                 assert turn.answer is not None
+                while question not in sources_drawn:
+                    await sourced.wait()
+                    sourced.clear()
                 if n:  # the first question loads the models' sessions
-                    ui_ms.append((drawn[turn] - started) * 1000)
+                    ui_ms.append((at - started) * 1000)
+                    sources_ms.append((sources_drawn[question] - started) * 1000)
                     core_ms.append(turn.answer.timings_ms["total"])
                 if len(app.chat.conversation.turns) >= 20:  # keep the screen's size like a user's
                     await app.chat.start_new_conversation()
@@ -83,6 +117,8 @@ async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
         "questions": len(ui_ms),
         "ui_p50_ms": float(np.percentile(ui_ms, 50)),
         "ui_p95_ms": float(np.percentile(ui_ms, 95)),
+        "sources_p50_ms": float(np.percentile(sources_ms, 50)),
+        "sources_p95_ms": float(np.percentile(sources_ms, 95)),
         "core_p50_ms": float(np.percentile(core_ms, 50)),
         "core_p95_ms": float(np.percentile(core_ms, 95)),
         "ui_over_core_p50": float(np.percentile(ui_ms, 50) / np.percentile(core_ms, 50)),

@@ -21,13 +21,13 @@ from qa.conversations import ConversationStore, Turn, answer_from_dict
 from qa.core import QA
 from qa.export import conversation_to_markdown, default_file_name, turn_to_markdown
 from qa.text import safe
-from qa.tui import render
+from qa.tui import chat, render
 from qa.tui.app import QAApp
 from qa.tui.dialogs import ConfirmDialog, PathDialog
 from qa.tui.help import HelpScreen
 from qa.tui.history import ConversationsScreen
 from qa.tui.reader import ReaderScreen
-from qa.tui.widgets import AnswerText, TurnView
+from qa.tui.widgets import ConversationView, TurnView
 from qa.types import Answer, Citation
 from tests.conftest import ROOT, SEED_FILE, SEED_QUESTION, SEEDS
 
@@ -99,16 +99,15 @@ async def test_seed_question_typed_before_the_model_is_ready_is_answered_with_it
         await pilot.press(*SEED_QUESTION, "enter")
         turn = app.chat.conversation.turns[-1]
         if app.phase != "ready":
-            assert "Waiting for the model" in plain(turn._answer)
+            assert "Waiting for the model" in turn.body.plain
         await wait_for(pilot, lambda: settled(app) and turn.answer is not None)
         await pilot.pause()
 
-        answer_text = turn._answer.content
-        assert isinstance(answer_text, Content)
+        answer_text = turn.body
         assert "8,892" in answer_text.plain and "[1]" in answer_text.plain
         start = answer_text.plain.index("[1]")
         assert any(s.start == start and s.style == render.MARKER_STYLE for s in answer_text.spans)
-        meta = plain(turn._meta)
+        meta = turn.meta.plain
         assert " s · drew on " in meta and "passage" in meta and "1 source" in meta
 
         sources = app.chat.sources
@@ -153,13 +152,10 @@ async def test_clicking_a_marker_or_enter_on_a_source_opens_the_reader(make_app)
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:
         turn = await ask(pilot, app, SEED_QUESTION)
-        answer = turn.query_one(AnswerText)
-        content = answer.content
-        assert isinstance(content, Content)
-        lines = content.wrap(answer.content_region.width)
+        lines = turn.lines(turn.size.width)
         y = next(i for i, line in enumerate(lines) if "[1]" in line.plain)
-        x = lines[y].plain.index("[1]") + 1 + answer.styles.padding.left
-        assert await pilot.click(answer, offset=(x, y))
+        x = lines[y].plain.index("[1]") + 1 + turn.styles.gutter.left  # the border and padding
+        assert await pilot.click(turn, offset=(x, y))
         await wait_for(pilot, lambda: isinstance(app.screen, ReaderScreen))
         assert app.screen.citation.n == 1
         await pilot.press("escape")
@@ -176,7 +172,7 @@ async def test_an_unanswerable_question_says_so_and_shows_the_closest_passages(m
         turn = await ask(pilot, app, "What is the boiling point of mercury?")
         assert turn.answer is not None and not turn.answer.found
         assert turn.has_class("-not-found")
-        assert "No answer in the articles" in plain(turn._meta)
+        assert "No answer in the articles" in turn.meta.plain
         assert app.chat.sources.border_title == "Closest passages"
         assert app.chat.sources.citations
 
@@ -190,12 +186,39 @@ async def test_a_follow_up_typed_at_once_waits_its_turn_and_uses_the_previous_qu
         for question in (SEED_QUESTION, followup):
             box.value = question
             await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.chat.conversation.turns) == 2)
         first, second = app.chat.conversation.turns
         await wait_for(pilot, lambda: settled(app) and second.answer is not None)
         assert first.answer is not None and "8,892" in first.answer.text
         assert second.answer is not None and second.answer.found
         assert "November" in second.answer.text
         assert second.answer.question == followup
+
+
+async def test_a_quick_answer_goes_up_with_its_question_and_a_slow_one_says_answering(
+    make_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[tuple[str, str]] = []  # (question, what its turn said) when it went on the screen
+
+    def recording_add_turn(self: ConversationView, turn: TurnView) -> None:
+        shown.append((turn.question, "an answer" if turn.answer is not None else turn.body.plain))
+        add_turn(self, turn)
+
+    add_turn = ConversationView.add_turn
+    monkeypatch.setattr(ConversationView, "add_turn", recording_add_turn)
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: settled(app) and app.phase == "ready")
+        monkeypatch.setattr(chat, "SHOW_WAIT_AFTER", 30.0)  # every answer is quicker than that
+        await ask(pilot, app, SEED_QUESTION)
+        assert shown == [(SEED_QUESTION, "an answer")]  # never drawn waiting: one repaint
+        monkeypatch.setattr(chat, "SHOW_WAIT_AFTER", 0.001)  # every answer is slower than that
+        await ask(pilot, app, "How many troops are in Iraq?")
+        assert shown[1] == ("How many troops are in Iraq?", "Answering…")
+        turns = app.chat.conversation.turns
+        assert [t.question for t in turns] == [SEED_QUESTION, "How many troops are in Iraq?"]
+        assert all(t.answer is not None and t.answer.found for t in turns)
+        assert app.chat.conversation.selected_turn is turns[-1]
 
 
 async def test_typing_while_browsing_answers_goes_to_the_question_box(make_app) -> None:
@@ -218,7 +241,7 @@ async def test_an_unreadable_index_is_reported_and_questions_say_why(data_dir: P
         await wait_for(pilot, lambda: app.phase == "error")
         assert "unreadable" in plain(app.chat.query_one("#status-text", Static))
         turn = await ask(pilot, app, SEED_QUESTION)
-        assert turn.has_class("-error") and "could not be opened" in plain(turn._answer)
+        assert turn.has_class("-error") and "could not be opened" in turn.body.plain
 
 
 # -- input, help, palette, layout ----------------------------------------------------------------------
@@ -451,7 +474,7 @@ async def test_conversations_are_saved_reopened_and_deleted(make_app, data_dir: 
         await wait_for(pilot, lambda: len(app.chat.conversation.turns) == 1)
         turn = app.chat.conversation.turns[0]
         assert turn.answer is not None and "8,892" in turn.answer.text
-        assert "drew on" in plain(turn._meta)
+        assert "drew on" in turn.meta.plain
         await pilot.press("ctrl+o", "d")
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
@@ -485,7 +508,7 @@ async def test_hostile_article_text_renders_literally(hostile_index: Path, data_
     async with app.run_test(size=(100, 32)) as pilot:
         turn = await ask(pilot, app, "How many passengers did the island ferry carry?")
         assert turn.answer is not None and turn.answer.found
-        answer = plain(turn._answer)
+        answer = turn.body.plain
         assert "[b]March[/b] [@click=app.quit]click[/]" in answer and "\x1b" not in answer
         source = app.chat.sources.get_option_at_index(0).prompt
         assert isinstance(source, Content)

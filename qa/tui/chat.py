@@ -32,6 +32,11 @@ from qa.types import Answer
 if TYPE_CHECKING:
     from qa.tui.app import QAApp
 
+# An answer quicker than this goes on the screen with its question in one frame; a slower one shows its
+# question with "Answering…" at this point. Drawing that wait for every answer cost two repaints more,
+# which on 2 cores also slowed the answer itself (bench/tui.py, bench/results.md).
+SHOW_WAIT_AFTER = 0.1  # seconds
+
 
 class ChatScreen(Screen[None]):
     """Questions go in at the bottom; answers queue until the model is ready, then arrive in order."""
@@ -65,8 +70,10 @@ class ChatScreen(Screen[None]):
         super().__init__(id="chat")
         self.pending: deque[TurnView] = deque()
         self.asking: TurnView | None = None
+        self._unshown: TurnView | None = None  # `asking`, while it is not on the screen yet
         self.conversation_id: int | None = None
         self._welcome_shown = False
+        self._sources_due = False
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Header()
@@ -152,7 +159,7 @@ class ChatScreen(Screen[None]):
             bar.set_text(Content(render.oneline(app.error)).stylize("$text-error"))
         elif app.phase == "empty":
             bar.set_text("No articles indexed yet: press ctrl+r or use the button above to index some")
-        elif self.asking is not None:
+        elif self.asking is not None and self._unshown is None:
             more = f" ({len(self.pending)} more waiting)" if self.pending else ""
             bar.set_text(Content(f"Answering: {render.oneline(self.asking.question)}{more}"), busy=True)
         else:
@@ -177,10 +184,24 @@ class ChatScreen(Screen[None]):
 
     def ask(self, question: str) -> TurnView:
         turn = TurnView(question, show_timings=self.app.show_timings)
-        self.conversation.add_turn(turn)
         self.pending.append(turn)
-        self.call_after_refresh(self._pump)
+        self._pump()
         return turn
+
+    def _put_on_screen(self, turn: TurnView) -> None:
+        """Add a turn to the conversation, below the one being answered if that is not on it yet."""
+        if self._unshown is not None and self._unshown is not turn:
+            self._show_unshown()
+        self.conversation.add_turn(turn)
+
+    def _show_unshown(self, turn: TurnView | None = None) -> None:
+        """The question being answered goes on the screen, waiting (`turn`: only if it is that one)."""
+        if self._unshown is None or (turn is not None and turn is not self._unshown):
+            return
+        unshown, self._unshown = self._unshown, None
+        unshown.set_waiting("Answering…")
+        self.conversation.add_turn(unshown)
+        self._update_status()
 
     def _previous_question(self, turn: TurnView) -> str | None:
         turns = self.conversation.turns
@@ -195,7 +216,11 @@ class ChatScreen(Screen[None]):
             if app.phase == "ready":
                 turn = self.pending.popleft()
                 self.asking = turn
-                turn.set_waiting("Answering…")
+                if turn.is_attached:  # it waited on the screen for the model or the question before
+                    turn.set_waiting("Answering…")
+                else:
+                    self._unshown = turn
+                    self.set_timer(SHOW_WAIT_AFTER, lambda: self._show_unshown(turn))
                 self._ask(turn, turn.question, self._previous_question(turn))
             elif app.phase in ("empty", "error") and not app.indexing:
                 reason = (
@@ -204,7 +229,9 @@ class ChatScreen(Screen[None]):
                     else f"The index could not be opened: {app.error}"
                 )
                 while self.pending:
-                    self.pending.popleft().set_error(reason)
+                    turn = self.pending.popleft()
+                    self._put_on_screen(turn)
+                    turn.set_error(reason)
         if app.phase == "ready":
             waiting = "Queued: answered after the question before it…"
         elif app.indexing:
@@ -212,6 +239,8 @@ class ChatScreen(Screen[None]):
         else:
             waiting = "Waiting for the model to load…"
         for turn in self.pending:
+            if not turn.is_attached:
+                self._put_on_screen(turn)
             turn.set_waiting(waiting)
         self._update_status()
 
@@ -229,16 +258,20 @@ class ChatScreen(Screen[None]):
     @on(AnswerReady)
     def _answer_ready(self, message: AnswerReady) -> None:
         turn, answer = message.turn, message.answer
-        if turn not in self.conversation.turns:  # asked in a conversation the user has since left
+        if turn is not self.asking:  # asked in a conversation the user has since left
             return
         turn.set_answer(answer, len(answer.passages))
+        if self._unshown is turn:  # question and answer go on the screen together
+            self._unshown = None
+            self.conversation.add_turn(turn)
         self._save(turn)
         self._done(turn)
 
     @on(AnswerFailed)
     def _answer_failed(self, message: AnswerFailed) -> None:
-        if message.turn not in self.conversation.turns:
+        if message.turn is not self.asking:
             return
+        self._show_unshown(message.turn)
         message.turn.set_error(message.error)
         self._done(message.turn)
 
@@ -246,9 +279,21 @@ class ChatScreen(Screen[None]):
         if self.asking is turn:
             self.asking = None
         if self.conversation.selected_turn is turn:
-            self.sources.show(turn.answer)
+            self._show_sources_soon()
             self.conversation.reveal(turn)
         self._pump()
+
+    def _show_sources_soon(self) -> None:
+        """The sources pane follows the selected answer a frame later: the answer is drawn first, and
+        rebuilding the pane in the same frame would add its cost to the answer's (bench/tui.py)."""
+        if not self._sources_due:
+            self._sources_due = True
+            self.call_after_refresh(self._show_sources)
+
+    def _show_sources(self) -> None:
+        self._sources_due = False
+        turn = self.conversation.selected_turn
+        self.sources.show(turn.answer if turn else None)
 
     def _save(self, turn: TurnView) -> None:
         assert turn.answer is not None
@@ -262,7 +307,7 @@ class ChatScreen(Screen[None]):
 
     @on(ConversationView.SelectionChanged)
     def _selection_changed(self, event: ConversationView.SelectionChanged) -> None:
-        self.sources.show(event.turn.answer if event.turn else None)
+        self._show_sources_soon()
 
     @on(OpenCitation)
     def _open_citation(self, event: OpenCitation) -> None:
@@ -353,7 +398,7 @@ class ChatScreen(Screen[None]):
 
     async def start_new_conversation(self) -> None:
         self.pending.clear()
-        self.asking = None
+        self.asking = self._unshown = None
         self.conversation_id = None
         await self.conversation.clear_turns()
         self._app_changed()

@@ -8,8 +8,10 @@ from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Button, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
@@ -76,19 +78,15 @@ class QuestionInput(Input):
         self._show(self._draft if self._position == len(self.history) else self.history[self._position])
 
 
-class AnswerText(Static):
-    """The answer, whose `[n]` markers open their citation when clicked."""
+class TurnView(Widget):
+    """One question and its answer (or the wait for it), with how long it took and what it drew on.
 
-    def __init__(self, turn: TurnView, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.turn = turn
+    One widget that lays its lines out itself, not a container of five: it goes on the screen whole in
+    the frame it is mounted in (a container's parts are mounted a frame or two after it), and each
+    repaint has a sixth of the widgets to style, place and render (bench/tui.py).
+    """
 
-    def action_open_citation(self, n: int) -> None:
-        self.turn.open_citation(n)
-
-
-class TurnView(Vertical):
-    """One question and its answer (or the wait for it), with how long it took and what it drew on."""
+    INDENT = 2  # the answer and the meta line sit under the question, after the "❯ " prompt
 
     class Selected(Message):
         def __init__(self, turn: TurnView) -> None:
@@ -101,41 +99,31 @@ class TurnView(Vertical):
         self.answer: Answer | None = None
         self.passages = 0
         self.show_timings = show_timings
-        self._question = Static(Content(render.oneline(question)).stylize("bold"), classes="question")
-        self._answer = AnswerText(self, classes="answer")
-        self._meta = Static("", classes="meta")
-
-    def compose(self):  # type: ignore[no-untyped-def]
-        with Horizontal(classes="question-row"):
-            yield Static(Content("❯").stylize("bold $text-accent"), classes="prompt")
-            yield self._question
-        yield self._answer
-        yield self._meta
-
-    def on_mount(self) -> None:
-        if self.answer is None and not self._answer.content:
-            self.set_waiting("Waiting…")
+        self.body = Content("Waiting…").stylize(render.DIM_STYLE)  # the answer, or why there is none yet
+        self.meta = Content("")
+        self._lines: tuple[int, list[Content]] | None = None  # (width, lines) last laid out
 
     # -- state ------------------------------------------------------------------------------------
 
+    def _show(self, body: Content, meta: Content) -> None:
+        self.body, self.meta, self._lines = body, meta, None
+        self.refresh(layout=True)
+
     def set_waiting(self, text: str) -> None:
         self.set_class(True, "-waiting")
-        self._answer.update(Content(text).stylize(render.DIM_STYLE))
-        self._meta.update("")
+        self._show(Content(text).stylize(render.DIM_STYLE), Content(""))
 
     def set_error(self, text: str) -> None:
         self.set_class(False, "-waiting")
         self.set_class(True, "-error")
-        self._answer.update(Content(render.oneline(text)).stylize("$text-error"))
-        self._meta.update("")
+        self._show(Content(render.oneline(text)).stylize("$text-error"), Content(""))
 
     def set_answer(self, answer: Answer, passages: int) -> None:
         self.answer = answer
         self.passages = passages
         self.set_class(False, "-waiting")
         self.set_class(not answer.found, "-not-found")
-        self._answer.update(render.answer_content(answer))
-        self._meta.update(self.meta_content())
+        self._show(render.answer_content(answer), self.meta_content())
 
     def meta_content(self) -> Content:
         assert self.answer is not None
@@ -154,6 +142,30 @@ class TurnView(Vertical):
         parts.append((render.plural(len(answer.citations), "source"), render.DIM_STYLE))
         return Content.assemble(*parts)
 
+    # -- layout -----------------------------------------------------------------------------------
+
+    def lines(self, width: int) -> list[Content]:
+        """The turn's lines at `width` cells: "❯ question", then the answer and the meta line indented."""
+        if self._lines is not None and self._lines[0] == width:
+            return self._lines[1]
+        inner = max(width - self.INDENT, 8)
+        question = Content(render.oneline(self.question)).stylize("bold").wrap(inner)
+        prompt = Content("❯ ").stylize("bold $text-accent")
+        lines = [prompt + question[0], *(line.pad_left(self.INDENT) for line in question[1:])]
+        for part in (self.body, self.meta):
+            if part:
+                lines.extend(line.pad_left(self.INDENT) for line in part.wrap(inner))
+        self._lines = (width, lines)
+        return lines
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.lines(width))
+
+    def render(self) -> Content:
+        return Content("\n").join(self.lines(self.size.width))
+
+    # -- citations ----------------------------------------------------------------------------------
+
     def citation(self, n: int) -> Citation | None:
         if self.answer is None:
             return None
@@ -163,6 +175,10 @@ class TurnView(Vertical):
         citation = self.citation(n)
         if citation is not None:
             self.post_message(OpenCitation(citation))
+
+    def action_open_citation(self, n: int) -> None:
+        """A click on an `[n]` marker in the answer."""
+        self.open_citation(n)
 
     def on_click(self) -> None:
         self.post_message(self.Selected(self))
@@ -180,6 +196,7 @@ class ConversationView(VerticalScroll):
     ]
 
     selected: reactive[int] = reactive(-1, init=False)
+    _adding = False  # selecting a turn being added: it needs no scrolling to
 
     class SelectionChanged(Message):
         def __init__(self, turn: TurnView | None) -> None:
@@ -212,12 +229,23 @@ class ConversationView(VerticalScroll):
         return turns[self.selected] if 0 <= self.selected < len(turns) else None
 
     def add_turn(self, turn: TurnView) -> None:
+        """Mount the turn at the end, selected, and keep the view at the end."""
         self.query_one("#intro").display = False
         self.mount(turn)
-        self.call_after_refresh(self.select_turn, turn)
+        if self.max_scroll_y > 0:
+            # Anchored, the view is scrolled to the new turn in the same layout pass that places it: one
+            # repaint per answer, not a second one to scroll (bench/tui.py). Not before the turns fill the
+            # view: an anchor would then push them to its bottom.
+            self.anchor()
+        self._adding = True
+        try:
+            self.select_turn(turn)
+        finally:
+            self._adding = False
 
     async def clear_turns(self) -> None:
         await self.query(TurnView).remove()
+        self.anchor(False)
         self.query_one("#intro").display = True
         self.selected = -1
         self.post_message(self.SelectionChanged(None))
@@ -236,19 +264,26 @@ class ConversationView(VerticalScroll):
             each.set_class(index == selected, "-selected")
             if index == selected:
                 turn = each
-        if turn is not None:
+        if turn is not None and not self._adding:
             self.reveal(turn)
         self.post_message(self.SelectionChanged(turn))
 
     def reveal(self, turn: TurnView) -> None:
-        """Scroll the turn into view (its top, when it is taller than the view) once it is laid out."""
+        """Scroll the turn into view (its top, when it is taller than the view) once it is laid out.
 
-        def scroll() -> None:
-            self.scroll_to_widget(
-                turn, animate=False, top=turn.outer_size.height > self.scrollable_content_region.height
-            )
+        Checked after the next refresh and the one after: a turn's new content can be laid out a frame
+        after the refresh that follows its update, and a scroll is clamped to the layout it sees.
+        """
 
-        self.call_after_refresh(scroll)
+        def scroll(checks_left: int) -> None:
+            view = self.scrollable_content_region
+            tall = turn.outer_size.height > view.height
+            if tall or not view.contains_region(turn.region):  # a scroll is a repaint: only when needed
+                self.scroll_to_widget(turn, animate=False, top=tall)
+            if checks_left > 1:
+                self.call_after_refresh(scroll, checks_left - 1)
+
+        self.call_after_refresh(scroll, 2)
 
     def action_select(self, step: int) -> None:
         turns = self.turns
@@ -280,9 +315,13 @@ class SourcesPane(OptionList):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.citations: list[Citation] = []
+        self.showing: tuple[Answer | None, Path | None] | None = None
         self.border_title = "Sources"
 
     def show(self, answer: Answer | None, cwd: Path | None = None) -> None:
+        if self.showing is not None and self.showing[0] is answer and self.showing[1] == cwd:
+            return  # the same answer: rebuilding its options would cost a repaint for nothing
+        self.showing = (answer, cwd)
         self.clear_options()
         self.citations = list(answer.citations) if answer else []
         if answer is None:
@@ -320,7 +359,12 @@ class StatusBar(Horizontal):
         yield Static("", id="status-text")
         yield ProgressBar(total=None, show_eta=False, id="index-progress")
 
+    _shown: tuple[Content | str, bool] | None = None
+
     def set_text(self, text: Content | str, *, busy: bool = False) -> None:
+        if self._shown == (text, busy):
+            return  # the same line again (each question re-checks it): no repaint
+        self._shown = (text, busy)
         self.query_one("#status-text", Static).update(text)
         self.set_class(busy, "-busy")
 
