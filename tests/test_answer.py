@@ -113,3 +113,17 @@ def test_keyword_search_thread_is_closed_with_the_index_and_reopened_on_demand(s
     again = qa.ask(SEED_QUESTION)
     assert again.text == first.text and "8,892" in again.text
     qa.close()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [SEED_QUESTION, "Who is NATO's secretary general?", "training mission", "What is the capital of France?"],
+)
+def test_ask_draws_on_the_passages_search_finds(seed_qa: QA, question: str) -> None:
+    # ask searches the vectors while its keyword search runs on another thread; search does both in
+    # turn: the passages, their order and their scores must be the same.
+    asked = seed_qa.ask(question, k=3).passages
+    searched = seed_qa.search(question, k=3)
+    assert [(h.chunk_id, round(h.score, 6)) for h in asked] == [
+        (h.chunk_id, round(h.score, 6)) for h in searched
+    ]
