@@ -73,7 +73,6 @@ class ChatScreen(Screen[None]):
         self._unshown: TurnView | None = None  # `asking`, while it is not on the screen yet
         self.conversation_id: int | None = None
         self._welcome_shown = False
-        self._sources_due = False
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Header()
@@ -279,21 +278,9 @@ class ChatScreen(Screen[None]):
         if self.asking is turn:
             self.asking = None
         if self.conversation.selected_turn is turn:
-            self._show_sources_soon()
+            self.sources.show(turn.answer)
             self.conversation.reveal(turn)
         self._pump()
-
-    def _show_sources_soon(self) -> None:
-        """The sources pane follows the selected answer a frame later: the answer is drawn first, and
-        rebuilding the pane in the same frame would add its cost to the answer's (bench/tui.py)."""
-        if not self._sources_due:
-            self._sources_due = True
-            self.call_after_refresh(self._show_sources)
-
-    def _show_sources(self) -> None:
-        self._sources_due = False
-        turn = self.conversation.selected_turn
-        self.sources.show(turn.answer if turn else None)
 
     def _save(self, turn: TurnView) -> None:
         assert turn.answer is not None
@@ -307,7 +294,7 @@ class ChatScreen(Screen[None]):
 
     @on(ConversationView.SelectionChanged)
     def _selection_changed(self, event: ConversationView.SelectionChanged) -> None:
-        self._show_sources_soon()
+        self.sources.show(event.turn.answer if event.turn else None)
 
     @on(OpenCitation)
     def _open_citation(self, event: OpenCitation) -> None:
