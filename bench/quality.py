@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.answer import FOUND_THRESHOLD  # noqa: E402
-from qa.evaluate import KEYS, refusal_sweep  # noqa: E402
+from qa.evaluate import INDEX_KEYS, KEYS, refusal_sweep  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SETS = ("news-2022-w2", "squad2-dev-sample", "news-2022")
@@ -41,7 +41,8 @@ RESULTS = ROOT / "bench" / "results.md"
 CACHE = Path(os.environ.get("QA_BENCH_CACHE", "/tmp/qa-bench"))
 BUSY = 3  # qa's exit code for IndexBusy
 BUSY_WAIT_SECONDS = 3 * 3600
-COLUMNS = tuple(k for k in KEYS if k != "questions")  # the table shows questions in a column of its own
+# questions and method have columns of their own; precision and chunks are said above the table
+COLUMNS = tuple(k for k in KEYS if k != "questions" and k not in INDEX_KEYS)
 
 
 def machine() -> str:
@@ -135,6 +136,14 @@ def quality_section(
         "`index_seconds` is the indexing step of that `qa eval` (a build on the first run of a set,",
         "else the check that finds nothing new). Tuning sets: news-2022-w2 and squad2-dev-sample;",
         "news-2022 is the set reported on.",
+        "",
+        "Indexes: "
+        + "; ".join(
+            f"{name} {first.get('precision', '?')}, {first.get('chunks', '?')} chunks"
+            for name, by_method in results.items()
+            if (first := next(iter(by_method.values()), {}))
+        )
+        + ".",
         "",
         "| set | method | questions | " + " | ".join(COLUMNS) + " |",
         "| --- | --- | ---: | " + " | ".join("---:" for _ in COLUMNS) + " |",

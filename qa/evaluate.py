@@ -24,6 +24,7 @@ from qa.retrieve import METHODS
 from qa.types import Answer, Hit
 
 ANSWER_K = 5  # what `qa ask` draws on by default: the answer is judged as a user would get it
+INDEX_KEYS = ("method", "precision", "chunks")  # what was measured: the retrieval, the vectors, the size
 KEYS = (
     "questions",
     "recall@1",
@@ -36,6 +37,7 @@ KEYS = (
     "p50_ms",
     "p95_ms",
     "index_seconds",
+    *INDEX_KEYS,
 )
 # (stage, done, total): stage is "index" (bytes of input) or "ask" (questions).
 Progress = Callable[[str, int, int], None]
@@ -160,6 +162,8 @@ def evaluate(
             sink.close()
     metrics = summarize(rows, latencies)
     metrics["index_seconds"] = round(report.seconds, 2)
+    stats = qa.stats()
+    metrics.update(method=method, precision=stats.precision, chunks=stats.chunks)
     return metrics
 
 
@@ -232,7 +236,7 @@ def _share(flags: Iterable[bool]) -> float | None:
 
 
 def summarize(rows: Sequence[dict[str, Any]], latencies: Sequence[float]) -> dict[str, Any]:
-    """The metrics (KEYS, less index_seconds) from per-question rows as `evaluate` writes them."""
+    """The metrics (KEYS, less index_seconds and INDEX_KEYS) from per-question rows as `evaluate` writes them."""
     answerable = [r for r in rows if r["answerable"]]
     absent = [r for r in rows if not r["answerable"]]
     ms = np.asarray(latencies, dtype=float)

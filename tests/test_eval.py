@@ -107,6 +107,7 @@ def test_evaluate_scores_and_writes_rows(data_dir: Path, tmp_path: Path) -> None
     assert metrics["answer_hit"] == 1.0
     assert metrics["refused_when_absent"] == 1.0 and metrics["refused_when_present"] == 0.0
     assert 0 < metrics["p50_ms"] <= metrics["p95_ms"] and metrics["index_seconds"] > 0
+    assert metrics["method"] == "hybrid" and metrics["precision"] == "int8" and metrics["chunks"] > 0
 
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ["q1", "q2", "q3", "q4"]
