@@ -20,7 +20,7 @@ WORD = re.compile(r"[\w'’-]+", re.UNICODE)
 
 
 def keywords(text: str) -> list[str]:
-    """Content words of a question, lowercased, in order, without duplicates."""
+    """Content words of a text (a question, a sentence), lowercased, in order, without duplicates."""
     seen: dict[str, None] = {}
     for raw in WORD.findall(text.lower()):
         word = raw.strip("'’-").replace("’", "'")
