@@ -232,6 +232,18 @@ async def test_typing_while_browsing_answers_goes_to_the_question_box(make_app) 
         assert app.chat.question_input.value == "who"
 
 
+async def test_pasting_while_browsing_answers_goes_to_the_question_box(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ask(pilot, app, SEED_QUESTION)
+        await pilot.press("escape")
+        assert app.focused is app.chat.conversation
+        app.chat.conversation.post_message(events.Paste("Who leads\nNATO?"))
+        await pilot.pause()
+        assert app.focused is app.chat.question_input
+        assert app.chat.question_input.value == "Who leads NATO?"
+
+
 async def test_an_unreadable_index_is_reported_and_questions_say_why(data_dir: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "broken"
     index_dir.mkdir()
@@ -482,6 +494,26 @@ async def test_conversations_are_saved_reopened_and_deleted(make_app, data_dir: 
         await pilot.press("escape")
     store = ConversationStore(data_dir)
     assert store.list() == []
+
+
+async def test_a_reopened_long_conversation_shows_its_newest_answer(make_app, data_dir: Path) -> None:
+    store = ConversationStore(data_dir)
+    conversation = store.create("Question 1")
+    for n in range(1, 13):
+        answer = _answer()
+        answer.question = f"Question {n}"
+        store.add_turn(conversation, Turn.from_answer(answer))
+    store.close()
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: settled(app))
+        await pilot.press("ctrl+o", "enter")
+        view = app.chat.conversation
+        await wait_for(pilot, lambda: len(view.turns) == 12)
+        newest = view.turns[-1]
+        assert view.selected_turn is newest and newest.question == "Question 12"
+        await wait_for(pilot, lambda: view.scrollable_content_region.contains_region(newest.region), 5)
+        assert view.max_scroll_y > 0  # the conversation is longer than the view: it scrolled
 
 
 # -- hostile text -------------------------------------------------------------------------------------------

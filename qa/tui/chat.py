@@ -305,6 +305,14 @@ class ChatScreen(Screen[None]):
     def _index_seeds(self) -> None:
         self.app.start_index(None)
 
+    def on_paste(self, event: events.Paste) -> None:
+        """Pasting while the answers or sources have the focus goes to the question box, as typing does."""
+        if event.text and self.focused in (self.conversation, self.sources):
+            event.stop()
+            box = self.question_input
+            box.focus()
+            box.insert_text_at_cursor(" ".join(event.text.split()))
+
     def on_key(self, event: events.Key) -> None:
         """Typing while the answers or sources have the focus goes to the question box."""
         box = self.question_input
@@ -397,9 +405,12 @@ class ChatScreen(Screen[None]):
             return
         await self.start_new_conversation()
         self.conversation_id = conversation_id
+        turn = None
         for record in store.turns(conversation_id):
             turn = TurnView(record.question, show_timings=self.app.show_timings)
             self.conversation.add_turn(turn)
             turn.set_answer(record.to_answer(), record.passages)
+        if turn is not None:  # the newest answer, selected, in view once the turns are laid out
+            self.conversation.reveal(turn)
         self.notify(f"Opened “{info.title}”", timeout=3)
         self.question_input.focus()
