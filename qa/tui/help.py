@@ -41,7 +41,8 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self):  # type: ignore[no-untyped-def]
-        width = max((len(keys) for _, rows in self.sections for keys, _ in rows), default=8) + 2
+        # The longest keys, the column's padding (2, in qa.tcss) and a gap of 2 before the description.
+        width = max((len(keys) for _, rows in self.sections for keys, _ in rows), default=8) + 4
         with VerticalScroll(id="help-box") as box:
             box.border_title = "Keys"
             box.border_subtitle = "esc to close"
