@@ -232,6 +232,24 @@ async def test_typing_while_browsing_answers_goes_to_the_question_box(make_app) 
         assert app.chat.question_input.value == "who"
 
 
+async def test_questions_typed_in_one_burst_stay_apart(make_app) -> None:
+    # Keys that arrive in one read (ssh, a script, a fast typist) go in as a terminal sends them: all
+    # at once, without waiting for the app between them.
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: settled(app) and app.phase == "ready")
+        questions = [SEED_QUESTION, "Who is Abadi?", "What did NATO say?"]
+        keys = [*(k for q in questions for k in [*q, "enter"]), "W", "h"]
+        for key in keys:
+            event = events.Key("enter", "\r") if key == "enter" else events.Key(key, key)
+            event.set_sender(app)
+            app._driver.send_message(event)  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: settled(app) and len(app.chat.conversation.turns) == 3)
+        assert [t.question for t in app.chat.conversation.turns] == questions
+        assert all(t.answer is not None for t in app.chat.conversation.turns)
+        assert app.chat.question_input.value == "Wh"  # typed after the last enter: the next question
+
+
 async def test_pasting_while_browsing_answers_goes_to_the_question_box(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:

@@ -176,9 +176,7 @@ class ChatScreen(Screen[None]):
         question = " ".join(event.value.split())
         if not question:
             return
-        box = self.question_input
-        box.remember(question)
-        box.value = ""
+        self.question_input.remember(question)  # the box emptied itself on enter
         self.ask(question)
 
     def ask(self, question: str) -> TurnView:

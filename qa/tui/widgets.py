@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import on
+from textual import events, on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -52,6 +52,19 @@ class QuestionInput(Input):
         self.history: list[str] = list(history or [])
         self._position = len(self.history)
         self._draft = ""
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Enter submits here, in the order the keys came, and empties the box for the next question.
+
+        As Input's binding, enter ran only once it had bubbled up to the app, after the keys queued
+        behind it had been typed into the box: a question typed right after enter (keys arriving in
+        one read, over ssh or from a script) was glued to the one before. Other keys go on to Input.
+        """
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            value, self.value = self.value, ""
+            self.post_message(self.Submitted(self, value))
 
     def remember(self, question: str) -> None:
         if not self.history or self.history[-1] != question:
