@@ -250,6 +250,22 @@ async def test_questions_typed_in_one_burst_stay_apart(make_app) -> None:
         assert app.chat.question_input.value == "Wh"  # typed after the last enter: the next question
 
 
+async def test_a_burst_typed_while_browsing_answers_all_goes_to_the_question_box(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ask(pilot, app, SEED_QUESTION)
+        await pilot.press("escape")
+        assert app.focused is app.chat.conversation
+        for character in "Why 2022?":  # "2" opens source 2 and "?" the help when browsing
+            event = events.Key("question_mark" if character == "?" else character, character)
+            event.set_sender(app)
+            app._driver.send_message(event)  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: app.chat.question_input.value == "Why 2022?", 5)
+        assert app.screen is app.chat and app.focused is app.chat.question_input
+        await pilot.press("escape", "1")  # browsing again: the keys act
+        await wait_for(pilot, lambda: isinstance(app.screen, ReaderScreen), 5)
+
+
 async def test_pasting_while_browsing_answers_goes_to_the_question_box(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:

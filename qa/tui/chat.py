@@ -73,6 +73,7 @@ class ChatScreen(Screen[None]):
         self._unshown: TurnView | None = None  # `asking`, while it is not on the screen yet
         self.conversation_id: int | None = None
         self._welcome_shown = False
+        self._typing_to_box = False  # typing while browsing moved the focus to the question box
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Header()
@@ -313,13 +314,25 @@ class ChatScreen(Screen[None]):
 
     def on_key(self, event: events.Key) -> None:
         """Typing while the answers or sources have the focus goes to the question box."""
-        box = self.question_input
+        if not (event.is_printable and event.character):
+            return
+        if self._typing_to_box:
+            # Keys sent to the answers before the focus reached the box (typed in one burst) are typing
+            # too, bound ones (1-9, j, k, ?) included. (In the box, typed keys never reach the screen.)
+            event.stop()
+            self.question_input.insert_text_at_cursor(event.character)
+            return
         if event.key in self.active_bindings:  # bound keys (1-9, j, k, ?) keep their meaning
             return
-        if event.is_printable and event.character and self.focused in (self.conversation, self.sources):
+        if self.focused in (self.conversation, self.sources):
             event.stop()
-            box.focus()
-            box.insert_text_at_cursor(event.character)
+            self._typing_to_box = True
+            self.question_input.focus()
+            self.question_input.insert_text_at_cursor(event.character)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget in (self.conversation, self.sources):  # browsing again: bound keys act
+            self._typing_to_box = False
 
     # -- actions ------------------------------------------------------------------------------------
 
