@@ -266,6 +266,24 @@ async def test_a_burst_typed_while_browsing_answers_all_goes_to_the_question_box
         await wait_for(pilot, lambda: isinstance(app.screen, ReaderScreen), 5)
 
 
+async def test_sources_are_laid_out_again_when_the_terminal_is_resized(
+    make_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)  # source paths display relative to the working folder
+    path = "seeds/nato-iraq-training-mission.txt"
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ask(pilot, app, SEED_QUESTION)
+
+        def shown() -> str:
+            prompt = app.chat.sources.get_option_at_index(0).prompt
+            return prompt.plain if isinstance(prompt, Content) else str(prompt)
+
+        assert path not in shown()  # cut to fit the 48-column pane beside the answers
+        await pilot.resize_terminal(100, 32)  # the panes stack: the sources get the full width
+        await wait_for(pilot, lambda: path in shown(), 5)
+
+
 async def test_pasting_while_browsing_answers_goes_to_the_question_box(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:

@@ -353,6 +353,16 @@ class SourcesPane(OptionList):
             self.add_option(Option(render.source_option(citation, cwd, width), id=f"c{citation.n}"))
         self.highlighted = 0
 
+    def on_resize(self) -> None:
+        """Lay the sources out again at the new width (their lines are cut to fit it)."""
+        if self.showing is not None:
+            answer, cwd = self.showing
+            highlighted = self.highlighted
+            self.showing = None
+            self.show(answer, cwd)
+            if highlighted is not None and highlighted < self.option_count:
+                self.highlighted = highlighted
+
     def action_open_citation(self, n: int) -> None:
         citation = next((c for c in self.citations if c.n == n), None)
         if citation is not None:
