@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -218,7 +219,7 @@ class ChatScreen(Screen[None]):
                     turn.set_waiting("Answering…")
                 else:
                     self._unshown = turn
-                    self.set_timer(SHOW_WAIT_AFTER, lambda: self._show_unshown(turn))
+                    self.set_timer(SHOW_WAIT_AFTER, partial(self._show_unshown, turn))
                 self._ask(turn, turn.question, self._previous_question(turn))
             elif app.phase in ("empty", "error") and not app.indexing:
                 reason = (
@@ -228,7 +229,8 @@ class ChatScreen(Screen[None]):
                 )
                 while self.pending:
                     turn = self.pending.popleft()
-                    self._put_on_screen(turn)
+                    if not turn.is_attached:
+                        self._put_on_screen(turn)
                     turn.set_error(reason)
         if app.phase == "ready":
             waiting = "Queued: answered after the question before it…"
@@ -306,11 +308,10 @@ class ChatScreen(Screen[None]):
 
     def on_paste(self, event: events.Paste) -> None:
         """Pasting while the answers or sources have the focus goes to the question box, as typing does."""
-        if event.text and self.focused in (self.conversation, self.sources):
+        if self.focused in (self.conversation, self.sources):
             event.stop()
-            box = self.question_input
-            box.focus()
-            box.insert_text_at_cursor(" ".join(event.text.split()))
+            self.question_input.focus()
+            self.question_input.post_message(events.Paste(event.text))
 
     def on_key(self, event: events.Key) -> None:
         """Typing while the answers or sources have the focus goes to the question box."""

@@ -63,8 +63,20 @@ class QuestionInput(Input):
         if event.key == "enter":
             event.stop()
             event.prevent_default()
-            value, self.value = self.value, ""
-            self.post_message(self.Submitted(self, value))
+            await self.action_submit()
+
+    async def action_submit(self) -> None:
+        """Submit the question and empty the box (also when enter comes by Input's binding: an enter
+        sent to the answers before a burst of typing moved the focus here)."""
+        value, self.value = self.value, ""
+        self.post_message(self.Submitted(self, value))
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """A pasted question goes in on one line (Input keeps only the first line of a paste)."""
+        event.stop()
+        event.prevent_default()
+        if text := " ".join(event.text.split()):
+            self.insert_text_at_cursor(text)
 
     def remember(self, question: str) -> None:
         if not self.history or self.history[-1] != question:
@@ -250,6 +262,8 @@ class ConversationView(VerticalScroll):
             # repaint per answer, not a second one to scroll (bench/tui.py). Not before the turns fill the
             # view: an anchor would then push them to its bottom.
             self.anchor()
+        else:  # this turn may be the one that overflows the view: scroll to it if so, once laid out
+            self.reveal(turn)
         self._adding = True
         try:
             self.select_turn(turn)
@@ -382,12 +396,13 @@ class StatusBar(Horizontal):
         yield Static("", id="status-text")
         yield ProgressBar(total=None, show_eta=False, id="index-progress")
 
-    _shown: tuple[Content | str, bool] | None = None
+    _shown: tuple[str, bool] | None = None
 
     def set_text(self, text: Content | str, *, busy: bool = False) -> None:
-        if self._shown == (text, busy):
+        shown = (text.markup if isinstance(text, Content) else text, busy)  # Content == compares text only
+        if self._shown == shown:
             return  # the same line again (each question re-checks it): no repaint
-        self._shown = (text, busy)
+        self._shown = shown
         self.query_one("#status-text", Static).update(text)
         self.set_class(busy, "-busy")
 
