@@ -69,6 +69,17 @@ async def ask(pilot: Pilot[None], app: QAApp, question: str) -> TurnView:
     return app.chat.conversation.turns[-1]
 
 
+def send_burst(app: QAApp, keys: list[str]) -> None:
+    """Keys as a terminal sends keys that arrive in one read (ssh, a script, a fast typist): all at
+    once, without waiting for the app between them. A key is a character or "enter"."""
+    names = {"enter": ("enter", "\r"), "?": ("question_mark", "?")}
+    for key in keys:
+        name, character = names.get(key, (key, key))
+        event = events.Key(name, character)
+        event.set_sender(app)
+        app._driver.send_message(event)  # type: ignore[union-attr]
+
+
 def plain(widget: Static) -> str:
     content = widget.content
     return content.plain if isinstance(content, Content) else str(content)
@@ -239,11 +250,7 @@ async def test_questions_typed_in_one_burst_stay_apart(make_app) -> None:
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: settled(app) and app.phase == "ready")
         questions = [SEED_QUESTION, "Who is Abadi?", "What did NATO say?"]
-        keys = [*(k for q in questions for k in [*q, "enter"]), "W", "h"]
-        for key in keys:
-            event = events.Key("enter", "\r") if key == "enter" else events.Key(key, key)
-            event.set_sender(app)
-            app._driver.send_message(event)  # type: ignore[union-attr]
+        send_burst(app, [*(k for q in questions for k in [*q, "enter"]), "W", "h"])
         await wait_for(pilot, lambda: settled(app) and len(app.chat.conversation.turns) == 3)
         assert [t.question for t in app.chat.conversation.turns] == questions
         assert all(t.answer is not None for t in app.chat.conversation.turns)
@@ -256,17 +263,11 @@ async def test_a_burst_typed_while_browsing_answers_all_goes_to_the_question_box
         await ask(pilot, app, SEED_QUESTION)
         await pilot.press("escape")
         assert app.focused is app.chat.conversation
-        for character in "Why 2022?":  # "2" opens source 2 and "?" the help when browsing
-            event = events.Key("question_mark" if character == "?" else character, character)
-            event.set_sender(app)
-            app._driver.send_message(event)  # type: ignore[union-attr]
+        send_burst(app, list("Why 2022?"))  # "2" opens source 2 and "?" the help when browsing
         await wait_for(pilot, lambda: app.chat.question_input.value == "Why 2022?", 5)
         assert app.screen is app.chat and app.focused is app.chat.question_input
         await pilot.press("escape")
-        for key in ["N", "A", "T", "O", "enter"]:  # this enter reaches the box by Input's binding
-            event = events.Key(key, "\r" if key == "enter" else key)
-            event.set_sender(app)
-            app._driver.send_message(event)  # type: ignore[union-attr]
+        send_burst(app, ["N", "A", "T", "O", "enter"])  # this enter reaches the box by Input's binding
         await wait_for(pilot, lambda: settled(app) and len(app.chat.conversation.turns) == 2)
         assert app.chat.conversation.turns[-1].question == "Why 2022?NATO"
         assert app.chat.question_input.value == ""

@@ -343,6 +343,7 @@ class SourcesPane(OptionList):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.citations: list[Citation] = []
         self.showing: tuple[Answer | None, Path | None] | None = None
+        self._width: int | None = None  # at the last resize
         self.border_title = "Sources"
 
     def show(self, answer: Answer | None, cwd: Path | None = None) -> None:
@@ -367,9 +368,10 @@ class SourcesPane(OptionList):
             self.add_option(Option(render.source_option(citation, cwd, width), id=f"c{citation.n}"))
         self.highlighted = 0
 
-    def on_resize(self) -> None:
-        """Lay the sources out again at the new width (their lines are cut to fit it)."""
-        if self.showing is not None:
+    def on_resize(self, event: events.Resize) -> None:
+        """Lay the sources out again at a new width (their lines are cut to fit it)."""
+        width, self._width = self._width, event.size.width
+        if self.showing is not None and width != event.size.width:
             answer, cwd = self.showing
             highlighted = self.highlighted
             self.showing = None
