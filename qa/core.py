@@ -33,10 +33,17 @@ def settle_heap() -> None:
 
     For long sessions (the TUI, `qa ask --file`), called once they have loaded: a full collection would
     otherwise walk all of it while a question is being answered, a pause of tens of milliseconds
-    (bench/tui.py: p95 174 -> 129 ms).
+    (bench/tui.py: p95 174 -> 129 ms). Once per process: a later load (the TUI's, after indexing) adds
+    little that lives on, and what it froze could not be collected.
     """
-    gc.collect()
-    gc.freeze()
+    global _heap_settled
+    if not _heap_settled:
+        _heap_settled = True
+        gc.collect()
+        gc.freeze()
+
+
+_heap_settled = False
 
 
 def clean_question(question: str) -> str:

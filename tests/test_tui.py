@@ -91,6 +91,15 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def broken_index(tmp_path: Path) -> Path:
+    """An index folder whose database is not a database."""
+    index_dir = tmp_path / "broken"
+    index_dir.mkdir()
+    (index_dir / "qa.sqlite").write_bytes(b"not a database" * 100)
+    return index_dir
+
+
+@pytest.fixture
 def make_app(seed_index: Path, data_dir: Path) -> Callable[..., QAApp]:
     def make(index_dir: Path | None = None, **kwargs: object) -> QAApp:
         return QAApp(index_dir=index_dir or seed_index, data_dir=data_dir, **kwargs)  # type: ignore[arg-type]
@@ -293,12 +302,9 @@ async def test_sources_are_laid_out_again_when_the_terminal_is_resized(
         await wait_for(pilot, lambda: path in shown(), 5)
 
 
-async def test_each_new_turn_is_in_view_as_the_conversation_grows(data_dir: Path, tmp_path: Path) -> None:
+async def test_each_new_turn_is_in_view_as_the_conversation_grows(data_dir: Path, broken_index: Path) -> None:
     # An index that cannot be opened answers every question at once with why: no answer step scrolls.
-    index_dir = tmp_path / "broken"
-    index_dir.mkdir()
-    (index_dir / "qa.sqlite").write_bytes(b"not a database" * 100)
-    app = QAApp(index_dir=index_dir, data_dir=data_dir)
+    app = QAApp(index_dir=broken_index, data_dir=data_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.phase == "error")
         view = app.chat.conversation
@@ -319,11 +325,10 @@ async def test_pasting_while_browsing_answers_goes_to_the_question_box(make_app)
         assert app.focused is app.chat.question_input
 
 
-async def test_an_unreadable_index_is_reported_and_questions_say_why(data_dir: Path, tmp_path: Path) -> None:
-    index_dir = tmp_path / "broken"
-    index_dir.mkdir()
-    (index_dir / "qa.sqlite").write_bytes(b"not a database" * 100)
-    app = QAApp(index_dir=index_dir, data_dir=data_dir)
+async def test_an_unreadable_index_is_reported_and_questions_say_why(
+    data_dir: Path, broken_index: Path
+) -> None:
+    app = QAApp(index_dir=broken_index, data_dir=data_dir)
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: app.phase == "error")
         assert "unreadable" in plain(app.chat.query_one("#status-text", Static))

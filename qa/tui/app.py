@@ -116,7 +116,6 @@ class QAApp(App[None]):
             self.store_problem = f"conversations will not be saved ({self.data_dir}: {exc})"
             self.conversations = ConversationStore(None)
         self.show_timings = show_timings
-        self._heap_settled = False
 
     @property
     def qa(self) -> QA:
@@ -159,11 +158,9 @@ class QAApp(App[None]):
                 self.post_message(self.Loaded(stats, ready=False))
                 return
             self.qa.load()
-            if not self._heap_settled:  # once: later loads (after indexing) add little that lives on
-                from qa.core import settle_heap
+            from qa.core import settle_heap
 
-                settle_heap()
-                self._heap_settled = True
+            settle_heap()
             self.post_message(self.Loaded(stats, ready=True))
         except QAError as exc:
             self.post_message(self.LoadFailed(str(exc), missing=not self.qa.exists()))

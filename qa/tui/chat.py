@@ -188,7 +188,9 @@ class ChatScreen(Screen[None]):
         return turn
 
     def _put_on_screen(self, turn: TurnView) -> None:
-        """Add a turn to the conversation, below the one being answered if that is not on it yet."""
+        """Add a turn to the conversation (if not there yet), below the one being answered if that is not."""
+        if turn.is_attached:
+            return
         if self._unshown is not None and self._unshown is not turn:
             self._show_unshown()
         self.conversation.add_turn(turn)
@@ -229,8 +231,7 @@ class ChatScreen(Screen[None]):
                 )
                 while self.pending:
                     turn = self.pending.popleft()
-                    if not turn.is_attached:
-                        self._put_on_screen(turn)
+                    self._put_on_screen(turn)
                     turn.set_error(reason)
         if app.phase == "ready":
             waiting = "Queued: answered after the question before it…"
@@ -239,8 +240,7 @@ class ChatScreen(Screen[None]):
         else:
             waiting = "Waiting for the model to load…"
         for turn in self.pending:
-            if not turn.is_attached:
-                self._put_on_screen(turn)
+            self._put_on_screen(turn)
             turn.set_waiting(waiting)
         self._update_status()
 
@@ -417,12 +417,9 @@ class ChatScreen(Screen[None]):
             return
         await self.start_new_conversation()
         self.conversation_id = conversation_id
-        turn = None
         for record in store.turns(conversation_id):
             turn = TurnView(record.question, show_timings=self.app.show_timings)
             self.conversation.add_turn(turn)
             turn.set_answer(record.to_answer(), record.passages)
-        if turn is not None:  # the newest answer, selected, in view once the turns are laid out
-            self.conversation.reveal(turn)
         self.notify(f"Opened “{info.title}”", timeout=3)
         self.question_input.focus()

@@ -221,7 +221,6 @@ class ConversationView(VerticalScroll):
     ]
 
     selected: reactive[int] = reactive(-1, init=False)
-    _adding = False  # selecting a turn being added: it needs no scrolling to
 
     class SelectionChanged(Message):
         def __init__(self, turn: TurnView | None) -> None:
@@ -260,15 +259,10 @@ class ConversationView(VerticalScroll):
         if self.max_scroll_y > 0:
             # Anchored, the view is scrolled to the new turn in the same layout pass that places it: one
             # repaint per answer, not a second one to scroll (bench/tui.py). Not before the turns fill the
-            # view: an anchor would then push them to its bottom.
+            # view: an anchor would then push them to its bottom. (Selecting it reveals it too, which
+            # scrolls only if it is not in view: the turn that first overflows, a tall one.)
             self.anchor()
-        else:  # this turn may be the one that overflows the view: scroll to it if so, once laid out
-            self.reveal(turn)
-        self._adding = True
-        try:
-            self.select_turn(turn)
-        finally:
-            self._adding = False
+        self.select_turn(turn)
 
     async def clear_turns(self) -> None:
         await self.query(TurnView).remove()
@@ -291,7 +285,7 @@ class ConversationView(VerticalScroll):
             each.set_class(index == selected, "-selected")
             if index == selected:
                 turn = each
-        if turn is not None and not self._adding:
+        if turn is not None:
             self.reveal(turn)
         self.post_message(self.SelectionChanged(turn))
 
