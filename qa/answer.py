@@ -9,7 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.chunk import split_sentences
-from qa.evidence import MIN_SENTENCE_CHARS, answer_type, is_boilerplate, term_weights, type_match
+from qa.evidence import (
+    MIN_SENTENCE_CHARS,
+    answer_type,
+    is_boilerplate,
+    term_weights,
+    type_match,
+    unmet_negation,
+)
 from qa.retrieve import Candidate, to_hit
 from qa.terms import keywords, stem
 from qa.types import Answer, Citation
@@ -93,6 +100,13 @@ def score_sentences(
     return scored
 
 
+def answers(question: str, best: ScoredSentence, threshold: float = FOUND_THRESHOLD) -> bool:
+    """Whether the best sentence answers the question: close enough in meaning (`threshold`, chosen on
+    questions.jsonl sets), and not silent on what a "did not" / "is not" question asks about.
+    """
+    return best.semantic >= threshold and not unmet_negation(question, best.text)
+
+
 def _snippet(cand: Candidate, start: int, end: int) -> tuple[str, int]:
     """The passage around a sentence, cut at word boundaries to about SNIPPET_CHARS characters."""
     row = cand.row
@@ -129,7 +143,7 @@ def compose(
         )
 
     best = scored[0]
-    found = best.semantic >= threshold
+    found = answers(question, best, threshold)
     if found:
         chosen = [best]
         for s in scored[1:]:

@@ -149,8 +149,7 @@ def evaluate(
             answer = qa.ask(q.question, ANSWER_K, method=method)
             elapsed = (time.perf_counter() - started) * 1000
             latencies.append(elapsed)
-            ranked, confidence = probe(qa, q.question, k, method)
-            row = _judge(q, ranked, answer, confidence)
+            row = _judge(q, answer, probe(qa, q.question, k, method))
             row["ms"] = round(elapsed, 1)
             rows.append(row)
             if sink:
@@ -167,8 +166,17 @@ def evaluate(
     return metrics
 
 
-def probe(qa: QA, question: str, k: int, method: str = "hybrid") -> tuple[list[Hit], float | None]:
-    """What `qa.ask` works from, without composing: its `k` ranked passages, and the confidence.
+@dataclass(frozen=True)
+class Probe:
+    """What `qa.ask` works from, without composing."""
+
+    passages: list[Hit]  # the k ranked passages
+    confidence: float | None  # cosine between the question and its best sentence (None: no sentence)
+    unmet_negation: bool  # a "did not" question whose best sentence says nothing negative
+
+
+def probe(qa: QA, question: str, k: int, method: str = "hybrid") -> Probe:
+    """What `qa.ask` works from, without composing: its `k` ranked passages, and what decides `found`.
 
     The passages are those `qa.ask(question, k, method=method).passages` holds (the steps of
     `QA._ask` up to the answer: clean, embed, retrieve; tests/test_eval.py checks they agree).
@@ -177,6 +185,7 @@ def probe(qa: QA, question: str, k: int, method: str = "hybrid") -> tuple[list[H
     """
     from qa.answer import score_sentences
     from qa.core import clean_question
+    from qa.evidence import unmet_negation
     from qa.retrieve import retrieve, to_hit
 
     query = clean_question(question)
@@ -186,20 +195,22 @@ def probe(qa: QA, question: str, k: int, method: str = "hybrid") -> tuple[list[H
         hits = [to_hit(c) for c in retrieve(store, vectors, vector, query, k, method=method)]
         answer_from = retrieve(store, vectors, vector, query, ANSWER_K, method=method)
         scored = score_sentences(query, vector, answer_from, sentence_embedder.encode)
-    return hits, (round(scored[0].semantic, 4) if scored else None)
+    if not scored:
+        return Probe(hits, None, False)
+    return Probe(hits, round(scored[0].semantic, 4), unmet_negation(query, scored[0].text))
 
 
 def ranked_passages(qa: QA, question: str, k: int, method: str = "hybrid") -> list[Hit]:
     """The passages `qa.ask(question, k, method=method).passages` holds, without composing an answer."""
-    return probe(qa, question, k, method)[0]
+    return probe(qa, question, k, method).passages
 
 
-def _judge(q: Question, ranked: Sequence[Hit], answer: Answer, confidence: float | None) -> dict[str, Any]:
+def _judge(q: Question, answer: Answer, probed: Probe) -> dict[str, Any]:
     pattern = answer_pattern(q.answer) if q.answer else None
     gold = set(q.gold_articles)
     rank = rank_gold = None
     passages = []
-    for r, hit in enumerate(ranked, start=1):
+    for r, hit in enumerate(probed.passages, start=1):
         has = pattern is not None and holds(pattern, hit.text)
         if has and rank is None:
             rank = r
@@ -225,7 +236,8 @@ def _judge(q: Question, ranked: Sequence[Hit], answer: Answer, confidence: float
         "hit": holds(pattern, answer.text) if pattern is not None else None,
         "rank": rank,
         "rank_gold": rank_gold,
-        "confidence": confidence,
+        "confidence": probed.confidence,
+        "unmet_negation": probed.unmet_negation,
         "passages": passages,
     }
 
@@ -266,7 +278,10 @@ def summarize(rows: Sequence[dict[str, Any]], latencies: Sequence[float]) -> dic
 def refusal_sweep(
     rows: Sequence[dict[str, Any]], thresholds: Sequence[float] | None = None
 ) -> list[dict[str, float | None]]:
-    """refused_when_absent / refused_when_present had `found` been `confidence >= threshold`."""
+    """refused_when_absent / refused_when_present had the threshold been each of `thresholds`.
+
+    A question is refused below the threshold, or when its negation is unmet, as `compose` decides.
+    """
     if thresholds is None:
         thresholds = [round(0.20 + 0.05 * i, 2) for i in range(9)]
     scored = [r for r in rows if r.get("confidence") is not None]
@@ -275,8 +290,12 @@ def refusal_sweep(
         out.append(
             {
                 "threshold": t,
-                "refused_when_absent": _share(r["confidence"] < t for r in scored if not r["answerable"]),
-                "refused_when_present": _share(r["confidence"] < t for r in scored if r["answerable"]),
+                "refused_when_absent": _share(_refused(r, t) for r in scored if not r["answerable"]),
+                "refused_when_present": _share(_refused(r, t) for r in scored if r["answerable"]),
             }
         )
     return out
+
+
+def _refused(row: dict[str, Any], threshold: float) -> bool:
+    return bool(row["confidence"] < threshold or row.get("unmet_negation"))

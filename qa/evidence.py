@@ -40,6 +40,15 @@ _YEAR = re.compile(_YEAR_PATTERN)
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 _CAPITALIZED = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of |the |de |al-)?[A-Z][\w'’-]*)*")
 _WHICH_OR_WHAT = re.compile(r"\b(which|what)\b", re.I)
+# "No." before a number is a number ("the No. 2 seed"); "whether or not" asks nothing negative.
+_NEGATION = re.compile(r"\b(not|never|no(?!\.?\s*\d))\b|n[’']t\b", re.I)
+_EITHER_WAY = re.compile(r"\bor (may |might |does |do |did |is |was |were |are )?not\b", re.I)
+_NEGATIVE = re.compile(
+    r"\b(not|never|no(?!\.?\s*\d)|none|nothing|neither|nor|without|cannot|unable|fail(s|ed|ure)?|refus\w*|"
+    r"declin\w*|den(y|ied|ies)|reject\w*|lack\w*|ban(s|ned)?|absent|abstain\w*|boycott\w*|exclud\w*|"
+    r"except|exceptions?|instead)\b|n[’']t\b",
+    re.I,
+)
 
 
 def is_boilerplate(sentence: str) -> bool:
@@ -62,6 +71,15 @@ def answer_type(question: str) -> str | None:
     if re.search(r"\bwhere\b|\bwhich (country|city|state|continent|nation)\b", q):
         return "place"
     return None
+
+
+def unmet_negation(question: str, sentence: str) -> bool:
+    """The question asks what did not happen or is not so, and the sentence says nothing negative.
+
+    Such a sentence states the opposite, or only the topic: "When did the court find that the name did not
+    infringe the trademark?" is not answered by "In July 2013 the court found that the name infringed it".
+    """
+    return _NEGATION.search(_EITHER_WAY.sub(" ", question)) is not None and _NEGATIVE.search(sentence) is None
 
 
 def type_match(kind: str | None, sentence: str) -> float:

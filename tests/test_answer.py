@@ -54,6 +54,15 @@ def test_unanswerable_question_is_refused_with_closest_passages(seed_qa: QA) -> 
     assert "8,892" not in answer.text
 
 
+def test_a_did_not_question_is_refused_when_the_passages_only_say_it_did(seed_qa: QA) -> None:
+    # Mattis sent the letter; nothing says who did not.
+    refused = seed_qa.ask("Who did not send a letter to NATO headquarters in January?")
+    assert not refused.found and "Mattis" not in refused.text
+    assert any("Mattis sent a letter" in c.sentence for c in refused.citations)  # shown as the closest
+    answered = seed_qa.ask("What role is the United States not pushing for in Iraq?")
+    assert answered.found and "not in a combat role" in answered.text
+
+
 def test_share_buttons_never_reach_answers(seed_qa: QA) -> None:
     for question in ("Share on Facebook", "Where can I share this on Twitter?"):
         answer = seed_qa.ask(question)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from qa.chunk import split_sentences
-from qa.evidence import _term_finder, passage_focus
+from qa.evidence import _term_finder, passage_focus, unmet_negation
 from qa.retrieve import Candidate, focus
 from qa.store import ChunkRow
 from qa.terms import keywords, stem
@@ -87,3 +87,24 @@ def test_focus_is_the_same_under_any_hash_seed() -> None:
         )
         outputs.add(result.stdout)
     assert len(outputs) == 1
+
+
+def test_a_did_not_question_is_unmet_by_a_sentence_that_says_nothing_negative() -> None:
+    skydrive = (
+        "When did the English High Court of Justice find that Microsoft's use of the term SkyDrive did not "
+        "infringe on Sky's right to the Sky trademark?"
+    )
+    infringed = (
+        "In July 2013, the English High Court of Justice found that Microsoft's use of the term infringed."
+    )
+    assert unmet_negation(skydrive, infringed)
+    assert not unmet_negation(
+        skydrive, "In 2013 the court found that the term did not infringe the trademark."
+    )
+    assert not unmet_negation(skydrive, "The court refused the claim in July 2013.")  # negative without "not"
+    assert unmet_negation("Which country hasn't signed the treaty?", "Forty countries signed the treaty.")
+    # Not negations: a question either way, a ranking number, and questions without any.
+    assert not unmet_negation("Is the process finished or not?", "The process finished in May.")
+    assert not unmet_negation("Whether or not it can be solved is studied where?", "Computability theory.")
+    assert not unmet_negation("Who beat the No. 2 seed?", "Serena Williams beat Anett Kontaveit.")
+    assert not unmet_negation("Who won the final?", "Nadal won the final.")
