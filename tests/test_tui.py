@@ -15,6 +15,7 @@ from textual import events
 from textual.command import CommandPalette
 from textual.content import Content
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Static
 
 from qa.conversations import ConversationStore, Turn, answer_from_dict
@@ -312,6 +313,37 @@ async def test_each_new_turn_is_in_view_as_the_conversation_grows(data_dir: Path
             turn = await ask(pilot, app, f"{SEED_QUESTION} ({n})")
             await wait_for(pilot, lambda t=turn: view.scrollable_content_region.contains_region(t.region), 5)
         assert view.max_scroll_y > 0
+
+
+@pytest.mark.parametrize("wait", [30.0, 0.001], ids=["answer-with-question", "answering-first"])
+async def test_an_answer_taller_than_the_view_is_drawn_from_its_top(
+    make_app, monkeypatch: pytest.MonkeyPatch, wait: float
+) -> None:
+    tall_question = "What did Mattis suggest in his letter?"  # three sentences: 9 rows at 70 columns
+    tops: list[int] = []  # where the tall turn's first row was, relative to the view, each time it was drawn
+
+    def recording_refresh(screen: Screen) -> None:  # type: ignore[type-arg]
+        compositor_refresh(screen)
+        view = app.chat.conversation
+        turn = view.turns[-1] if view.turns else None
+        drawn = turn is not None and turn in screen._compositor.visible_widgets
+        if drawn and turn.question == tall_question and turn.answer is not None:
+            tops.append(turn.region.y - view.scrollable_content_region.y)
+
+    compositor_refresh = Screen._compositor_refresh
+    monkeypatch.setattr(Screen, "_compositor_refresh", recording_refresh)
+    app = make_app()
+    async with app.run_test(size=(70, 20)) as pilot:  # the conversation shows 5 rows
+        await wait_for(pilot, lambda: settled(app) and app.phase == "ready")
+        monkeypatch.setattr(chat, "SHOW_WAIT_AFTER", wait)
+        for question in ("Who sent a letter to NATO headquarters?", "How many trainers does NATO have?"):
+            await ask(pilot, app, question)
+        assert app.chat.conversation.max_scroll_y > 0  # overflowing: the view follows the newest answer
+        turn = await ask(pilot, app, tall_question)
+        await pilot.pause(0.2)
+        assert turn.outer_size.height > app.chat.conversation.scrollable_content_region.height
+        # Never drawn with its top above the view (its bottom first, then a jump); at last at the top.
+        assert tops and min(tops) >= 1 and tops[-1] == 1
 
 
 async def test_pasting_while_browsing_answers_goes_to_the_question_box(make_app) -> None:

@@ -264,6 +264,8 @@ class ChatScreen(Screen[None]):
         if self._unshown is turn:  # question and answer go on the screen together
             self._unshown = None
             self.conversation.add_turn(turn)
+        else:
+            self.conversation.turn_changed(turn)
         self._save(turn)
         self._done(turn)
 

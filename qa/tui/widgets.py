@@ -255,14 +255,29 @@ class ConversationView(VerticalScroll):
     def add_turn(self, turn: TurnView) -> None:
         """Mount the turn at the end, selected, and keep the view at the end."""
         self.query_one("#intro").display = False
+        turns = self.turns
         self.mount(turn)
         if self.max_scroll_y > 0:
             # Anchored, the view is scrolled to the new turn in the same layout pass that places it: one
             # repaint per answer, not a second one to scroll (bench/tui.py). Not before the turns fill the
-            # view: an anchor would then push them to its bottom. (Selecting it reveals it too, which
-            # scrolls only if it is not in view: the turn that first overflows, a tall one.)
-            self.anchor()
+            # view: an anchor would then push them to its bottom. Not for a turn taller than the view: it
+            # would be drawn at its bottom, then jump to its top. (Selecting it reveals it, which scrolls
+            # only if it is not in view: the turn that first overflows, a tall one, shown from its top.)
+            self.anchor(not (turns and self._taller_than_view(turn, turns[-1])))
         self.select_turn(turn)
+
+    def turn_changed(self, turn: TurnView) -> None:
+        """A turn on the screen got its answer: if it is the newest and now taller than the view, the view
+        stops following the end, so the turn is shown from its top instead of its bottom (see add_turn)."""
+        turns = self.turns
+        if self.is_anchored and turns and turn is turns[-1] and self._taller_than_view(turn, turn):
+            self.anchor(False)
+
+    def _taller_than_view(self, turn: TurnView, laid_out: TurnView) -> bool:
+        """Whether `turn`, not yet laid out, will be taller than the view; `laid_out` is one that is."""
+        view = self.scrollable_content_region
+        lines = turn.lines(view.width - laid_out.styles.gutter.width)
+        return len(lines) + laid_out.styles.margin.top > view.height
 
     async def clear_turns(self) -> None:
         await self.query(TurnView).remove()
