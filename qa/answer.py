@@ -33,6 +33,7 @@ TYPE_WEIGHT = 0.12  # the sentence holds the kind of thing asked for (a number f
 RANK_WEIGHT = 0.1  # sentences from better-ranked passages
 EXTRA_MARGIN = 0.4  # a 2nd or 3rd sentence scores within this of the best
 SEMANTIC_CHARS = 400
+NOT_FOUND = "I could not find an answer to that in the indexed articles."
 SNIPPET_CHARS = 420
 
 
@@ -184,8 +185,10 @@ def compose(
         parts.append(f"{_one_line(s.text)} [{n}]")
     if found:
         text = " ".join(parts)
+    elif best.semantic >= threshold:  # close in meaning, refused for its unmet negation: say why
+        text = f"{NOT_FOUND} The closest passages are cited below, but none says what did not happen or is not so."
     else:
-        text = "I could not find an answer to that in the indexed articles. The closest passages are cited below."
+        text = f"{NOT_FOUND} The closest passages are cited below."
     return Answer(question, text, found, citations, passages)
 
 
