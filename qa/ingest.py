@@ -6,6 +6,7 @@ with a short reason, so one broken file never aborts an indexing run.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import errno
 import hashlib
@@ -192,11 +193,33 @@ def _path_id(path: Path) -> str:
 # -- plain text and Markdown ------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> Article | Skipped:
-    data = path.read_bytes()
+def decode_text(data: bytes) -> str | None:
+    """The text of a plain-text file: UTF-8 (a few bad bytes replaced), UTF-16 with its byte order mark, or
+    Windows-1252 / Latin-1 (older files, where é is one byte); None for binary data.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")
     if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
+        return None
+    if data.startswith(codecs.BOM_UTF8):  # declared UTF-8: bad bytes are damage, not another encoding
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8", errors="replace")
+    if any(ch > "\x7f" and ch != "\ufffd" for ch in text):
+        return text  # UTF-8 (it holds valid multi-byte characters) with a few damaged bytes
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+        return data.decode("latin-1")
+
+
+def _read_text(path: Path) -> Article | Skipped:
+    raw = decode_text(path.read_bytes())
+    if raw is None:
         return Skipped(str(path), "binary file")
-    raw = data.decode("utf-8-sig", errors="replace")  # a few bad bytes shouldn't cost the whole article
     meta, body = split_front_matter(raw)
     text = clean_text(body)
     if not text:

@@ -162,6 +162,26 @@ def test_invalid_utf8_is_repaired(tmp_path: Path) -> None:
     assert article.text == "Caf\ufffd society\n\nNa\ufffdve text."
 
 
+@pytest.mark.parametrize(
+    ("content", "text"),
+    [
+        ("Müller wins Zürich race\n\n“Fast,” he said.\n".encode("cp1252"), "Müller wins Zürich race"),
+        ("Müller wins Zürich race\n".encode("latin-1"), "Müller wins Zürich race"),
+        ("Müller wins Zürich race\n".encode("utf-16"), "Müller wins Zürich race"),  # with its byte order mark
+        ("Müller wins Zürich race\n".encode() + b"\xff", "Müller wins Zürich race"),  # UTF-8, a bad byte
+    ],
+    ids=["cp1252", "latin-1", "utf-16", "utf-8-damaged"],
+)
+def test_text_in_older_encodings_is_read_right(tmp_path: Path, content: bytes, text: str) -> None:
+    path = tmp_path / "race.txt"
+    path.write_bytes(content)
+    article = _read_one(path)
+    assert isinstance(article, Article)
+    assert article.title == text and article.text.startswith(text)
+    if b"\x93" in content:
+        assert "“Fast,” he said." in article.text
+
+
 def test_crlf_and_control_chars_are_cleaned_in_articles(tmp_path: Path) -> None:
     path = tmp_path / "dos.txt"
     path.write_bytes(b"Title\r\n\r\nLine one  \r\nLine\x07 two\r\n")
