@@ -12,7 +12,9 @@ from qa.chunk import split_sentences
 from qa.evidence import (
     MIN_SENTENCE_CHARS,
     answer_type,
+    asks_negated,
     is_boilerplate,
+    says_negative,
     term_weights,
     type_match,
     unmet_negation,
@@ -32,6 +34,7 @@ OVERLAP_WEIGHT = 0.35  # share of the question's key terms (IDF-weighted) the se
 TYPE_WEIGHT = 0.12  # the sentence holds the kind of thing asked for (a number for "how many")
 RANK_WEIGHT = 0.1  # sentences from better-ranked passages
 EXTRA_MARGIN = 0.4  # a 2nd or 3rd sentence scores within this of the best
+NEGATION_MARGIN = 0.1  # a "did not" question's answer may score this far below a best that is not negative
 SEMANTIC_CHARS = 400
 NOT_FOUND = "I could not find an answer to that in the indexed articles."
 SNIPPET_CHARS = 420
@@ -67,6 +70,8 @@ def score_sentences(
 ) -> list[ScoredSentence]:
     """Rank candidate sentences cheaply (keywords, answer type, passage rank), then embed the best few.
 
+    For a "did not" question, a sentence that says something negative counts as the kind asked for.
+
     Embedding every sentence of every passage would cost most of the answer time; the keyword pass
     keeps the sentences worth a semantic look.
     """
@@ -78,13 +83,15 @@ def score_sentences(
     weights = term_weights(terms, words)
     total = math.fsum(weights.values()) or 1.0  # fsum: the same in any set order, so in every run
     kind = answer_type(question)
+    negated = asks_negated(question)
     question_words = " ".join(question.lower().split())
     cheap = []
     for (p, start, end, text), sentence_words in zip(sentences, words, strict=True):
         overlap = math.fsum(w for t, w in weights.items() if t in sentence_words) / total
         if text.rstrip(" \"'”’)").endswith("?") or question_words in " ".join(text.lower().split()):
             continue  # a question (quiz pages repeat the question) is not an answer
-        bonus = TYPE_WEIGHT * type_match(kind, text) + RANK_WEIGHT / (p + 2)
+        kinds = type_match(kind, text) + (1.0 if negated and says_negative(text) else 0.0)
+        bonus = TYPE_WEIGHT * kinds + RANK_WEIGHT / (p + 2)
         cheap.append((OVERLAP_WEIGHT * overlap + bonus, overlap, p, start, end, text))
     if not cheap:
         return []
@@ -99,6 +106,18 @@ def score_sentences(
     ]
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored
+
+
+def best_sentence(
+    question: str, scored: Sequence[ScoredSentence], threshold: float = FOUND_THRESHOLD
+) -> ScoredSentence:
+    """The best-scored sentence, or one that answers (see `answers`) and scores nearly as well.
+
+    A "did not" question passes over a headline that only names the topic ("Talks on fishing quotas
+    collapse") for the sentence just below it that says what did not happen.
+    """
+    near = scored[0].score - NEGATION_MARGIN
+    return next((s for s in scored if s.score >= near and answers(question, s, threshold)), scored[0])
 
 
 def answers(question: str, best: ScoredSentence, threshold: float = FOUND_THRESHOLD) -> bool:
@@ -143,17 +162,18 @@ def compose(
             question, "The indexed articles hold nothing related to this question.", False, [], passages
         )
 
-    best = scored[0]
+    best = best_sentence(question, scored, threshold)
     found = answers(question, best, threshold)
     if found:
         chosen = [best]
-        for s in scored[1:]:
+        for s in scored:
             if len(chosen) == MAX_SENTENCES or s.score < best.score - EXTRA_MARGIN:
                 break
-            # Extra sentences must carry content of their own ("Green light!" does not).
+            # Extra sentences must carry content of their own ("Green light!" does not), and answer too.
             if (
-                len(keywords(s.text)) >= 4
-                and s.semantic >= threshold
+                s is not best
+                and len(keywords(s.text)) >= 4
+                and answers(question, s, threshold)
                 and not any(_overlaps(s, c) for c in chosen)
             ):
                 chosen.append(s)

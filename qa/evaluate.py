@@ -183,7 +183,7 @@ def probe(qa: QA, question: str, k: int, method: str = "hybrid") -> Probe:
     The confidence is the cosine between the question and the best sentence of the ANSWER_K
     passages, the number `compose` compares with FOUND_THRESHOLD to set `found`.
     """
-    from qa.answer import score_sentences
+    from qa.answer import best_sentence, score_sentences
     from qa.core import clean_question
     from qa.evidence import unmet_negation
     from qa.retrieve import retrieve, to_hit
@@ -197,7 +197,8 @@ def probe(qa: QA, question: str, k: int, method: str = "hybrid") -> Probe:
         scored = score_sentences(query, vector, answer_from, sentence_embedder.encode)
     if not scored:
         return Probe(hits, None, False)
-    return Probe(hits, round(scored[0].semantic, 4), unmet_negation(query, scored[0].text))
+    best = best_sentence(query, scored)
+    return Probe(hits, round(best.semantic, 4), unmet_negation(query, best.text))
 
 
 def ranked_passages(qa: QA, question: str, k: int, method: str = "hybrid") -> list[Hit]:

@@ -46,7 +46,7 @@ _EITHER_WAY = re.compile(r"\bor (may |might |does |do |did |is |was |were |are )
 _NEGATIVE = re.compile(
     r"\b(not|never|no(?!\.?\s*\d)|none|nothing|neither|nor|without|cannot|unable|fail(s|ed|ure)?|refus\w*|"
     r"declin\w*|den(y|ied|ies)|reject\w*|lack\w*|ban(s|ned)?|absent|abstain\w*|boycott\w*|exclud\w*|"
-    r"except|exceptions?|instead)\b|n[’']t\b",
+    r"except|exceptions?|instead|against|oppos\w*)\b|n[’']t\b",
     re.I,
 )
 
@@ -73,13 +73,23 @@ def answer_type(question: str) -> str | None:
     return None
 
 
+def asks_negated(question: str) -> bool:
+    """The question asks what did not happen or is not so ("Who did not vote for it?")."""
+    return _NEGATION.search(_EITHER_WAY.sub(" ", question)) is not None
+
+
+def says_negative(sentence: str) -> bool:
+    """The sentence says something did not happen, is not so, or was refused, denied, banned..."""
+    return _NEGATIVE.search(sentence) is not None
+
+
 def unmet_negation(question: str, sentence: str) -> bool:
     """The question asks what did not happen or is not so, and the sentence says nothing negative.
 
     Such a sentence states the opposite, or only the topic: "When did the court find that the name did not
     infringe the trademark?" is not answered by "In July 2013 the court found that the name infringed it".
     """
-    return _NEGATION.search(_EITHER_WAY.sub(" ", question)) is not None and _NEGATIVE.search(sentence) is None
+    return asks_negated(question) and not says_negative(sentence)
 
 
 def type_match(kind: str | None, sentence: str) -> float:
