@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.answer import ScoredSentence, answers, best_sentence
 from qa.core import QA
 from tests.conftest import SEED_FILE, SEED_QUESTION
 
@@ -62,6 +63,18 @@ def test_a_did_not_question_is_refused_when_the_passages_only_say_it_did(seed_qa
     assert any("Mattis sent a letter" in c.sentence for c in refused.citations)  # shown as the closest
     answered = seed_qa.ask("What role is the United States not pushing for in Iraq?")
     assert answered.found and "not in a combat role" in answered.text
+
+
+def test_a_did_not_question_passes_over_a_headline_for_the_negative_sentence_just_below() -> None:
+    question = "Which country did not take part in the fishing talks?"
+    headline = ScoredSentence(0, 0, 44, "Talks on fishing quotas collapse in Brussels", 0.53, 0.87)
+    iceland = ScoredSentence(0, 90, 129, "Iceland did not take part in the talks.", 0.50, 0.82)
+    assert best_sentence(question, [headline, iceland]) is iceland
+    far_below = ScoredSentence(0, 90, 129, "Iceland did not take part in the talks.", 0.50, 0.70)
+    assert best_sentence(question, [headline, far_below]) is headline  # and so the question is refused
+    assert not answers(question, headline)
+    # A question without a negation keeps the best-scored sentence.
+    assert best_sentence("Where did the fishing talks collapse?", [headline, iceland]) is headline
 
 
 def test_share_buttons_never_reach_answers(seed_qa: QA) -> None:
