@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from qa.errors import BadQuestion, IndexProblem
+from qa.errors import BadQuestion, IndexProblem, MissingPath
 from qa.store import REBUILD_HINT, Store, index_precision, load_vectors, rebuild_hint
 from qa.types import Answer, Article, Hit, IndexReport, IndexStats
 
@@ -286,6 +286,11 @@ class QA:
     ) -> IndexReport:
         from qa.indexer import run_index
 
+        # A mistyped path is an error, not an empty folder: indexing the rest would hide the typo.
+        missing = [str(p) for p in paths or () if not os.path.lexists(p)]
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise MissingPath(f"no such file or folder: {missing[0]}{more}; nothing was indexed")
         report = run_index(
             self.index_dir,
             list(paths) if paths else [default_seeds_dir()],

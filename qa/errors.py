@@ -25,6 +25,12 @@ class BadQuestion(QAError):
     exit_code = 2
 
 
+class MissingPath(QAError):
+    """A file or folder named to index does not exist."""
+
+    exit_code = 2
+
+
 class BadOption(QAError):
     """A command-line value qa does not accept."""
 

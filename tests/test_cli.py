@@ -86,6 +86,18 @@ def test_missing_index_is_one_line_error(tmp_path: Path) -> None:
     assert "qa index" in result.stderr and "Traceback" not in result.output
 
 
+def test_a_mistyped_path_to_index_is_an_error_and_nothing_is_indexed(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "a.txt").write_text("Bridge opens\n\nThe harbor bridge opened in May.\n", encoding="utf-8")
+    index_dir = tmp_path / "index"
+    typo = tmp_path / "articels"
+    result = runner.invoke(app, ["index", str(articles), str(typo), "--index-dir", str(index_dir)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"qa: no such file or folder: {typo}; nothing was indexed"
+    assert not (index_dir / "qa.sqlite").exists()
+
+
 def test_empty_question_is_one_line_error(seed_index: Path) -> None:
     result = runner.invoke(app, ["ask", "   ", "--index-dir", str(seed_index)])
     assert result.exit_code == 2
