@@ -8,16 +8,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from qa.errors import IndexBusy
+from qa.errors import IndexBusy, IndexProblem
 
 LOCK_NAME = ".writer.lock"
 
 
 @contextmanager
 def writer_lock(index_dir: Path) -> Iterator[None]:
-    index_dir.mkdir(parents=True, exist_ok=True)
     path = index_dir / LOCK_NAME
-    handle = open(path, "a+")  # noqa: SIM115 - held for the whole with-block
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")  # noqa: SIM115 - held for the whole with-block
+    except OSError as exc:  # a read-only disk or folder, another user's index: reading still works
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise IndexProblem(f"cannot write to the index folder {index_dir}: {reason}") from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

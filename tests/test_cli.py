@@ -98,6 +98,21 @@ def test_a_mistyped_path_to_index_is_an_error_and_nothing_is_indexed(tmp_path: P
     assert not (index_dir / "qa.sqlite").exists()
 
 
+def test_an_index_folder_that_cannot_be_written_is_a_one_line_error(tmp_path: Path) -> None:
+    # (A read-only disk gives "read-only file system"; tests run as root, where permissions do not stop
+    # a write, so the folder's parent is a file here.)
+    articles = tmp_path / "a.txt"
+    articles.write_text("Bridge opens\n\nThe harbor bridge opened in May.\n", encoding="utf-8")
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("notes", encoding="utf-8")
+    result = runner.invoke(app, ["index", str(articles), "--index-dir", str(not_a_folder / "index")])
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == f"qa: cannot write to the index folder {not_a_folder / 'index'}: not a directory"
+    )
+
+
 def test_empty_question_is_one_line_error(seed_index: Path) -> None:
     result = runner.invoke(app, ["ask", "   ", "--index-dir", str(seed_index)])
     assert result.exit_code == 2
