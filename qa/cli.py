@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from qa.errors import BadQuestion, QAError
+from qa.errors import BadOption, BadQuestion, QAError
 from qa.text import safe
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,6 +90,13 @@ def _date(value: str | None, flag: str) -> str | None:
     if iso is None:
         raise QAError(f"{flag} {value!r} is not a date: use YYYY-MM-DD")
     return iso
+
+
+def _dates(since: str | None, until: str | None) -> dict[str, str | None]:
+    dates = {"since": _date(since, "--since"), "until": _date(until, "--until")}
+    if dates["since"] and dates["until"] and dates["since"] > dates["until"]:
+        raise BadOption(f"--since {dates['since']} is after --until {dates['until']}: no date is in between")
+    return dates
 
 
 @app.callback(invoke_without_command=True)
@@ -187,7 +194,9 @@ def ask(
     Batch example (one JSON answer a line): qa ask --file questions.txt, or: cat questions.txt | qa ask -
     """
     qa = _qa(index_dir, model)
-    dates = {"since": _date(since, "--since"), "until": _date(until, "--until")}
+    dates = _dates(since, until)
+    if file is not None and question is not None:
+        raise BadQuestion("give a question or --file, not both")
     if file is not None or question == "-":
         _ask_many(qa, file, k, dates)
         return
@@ -248,9 +257,7 @@ def search(
 
     Example: qa search "NATO training mission" -k 3
     """
-    hits = _qa(index_dir, model).search(
-        query, k, since=_date(since, "--since"), until=_date(until, "--until")
-    )
+    hits = _qa(index_dir, model).search(query, k, **_dates(since, until))
     if as_json:
         typer.echo(
             json.dumps(

@@ -113,6 +113,19 @@ def test_an_index_folder_that_cannot_be_written_is_a_one_line_error(tmp_path: Pa
     )
 
 
+def test_odd_options_are_one_line_errors(seed_index: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.txt"
+    questions.write_text(SEED_QUESTION + "\n", encoding="utf-8")
+    for args, message in (
+        (["ask", SEED_QUESTION, "--since", "2024-12-01", "--until", "2024-01-01"], "is after --until"),
+        (["search", "NATO", "--since", "2024-12-01", "--until", "2024-01-01"], "is after --until"),
+        (["ask", SEED_QUESTION, "--file", str(questions)], "not both"),
+    ):
+        result = runner.invoke(app, [*args, "--index-dir", str(seed_index)])
+        assert result.exit_code == 2, args
+        assert result.stderr.strip().count("\n") == 0 and message in result.stderr, args
+
+
 def test_empty_question_is_one_line_error(seed_index: Path) -> None:
     result = runner.invoke(app, ["ask", "   ", "--index-dir", str(seed_index)])
     assert result.exit_code == 2
