@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ RANK_WEIGHT = 0.1  # sentences from better-ranked passages
 EXTRA_MARGIN = 0.4  # a 2nd or 3rd sentence scores within this of the best
 NEGATION_MARGIN = 0.1  # a "did not" question's answer may score this far below a best that is not negative
 SEMANTIC_CHARS = 400
+_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*\s*$")
 NOT_FOUND = "I could not find an answer to that in the indexed articles."
 SNIPPET_CHARS = 420
 
@@ -55,8 +57,12 @@ def _sentences(candidates: Sequence[Candidate]) -> list[tuple[int, int, int, str
     out = []
     for p, cand in enumerate(candidates):
         for span in split_sentences(cand.row.text):
-            start, end = cand.row.start + span.start, cand.row.start + span.end
             text = cand.row.text[span.start : span.end]
+            marker = len(text) - len(
+                text.lstrip("#> \t")
+            )  # Markdown heading and quote marks: not the sentence
+            text = text[marker:]
+            start, end = cand.row.start + span.start + marker, cand.row.start + span.end
             key = (cand.row.article_id, start)
             if key in seen or len(text) < MIN_SENTENCE_CHARS or is_boilerplate(text):
                 continue
@@ -169,10 +175,12 @@ def compose(
         for s in scored:
             if len(chosen) == MAX_SENTENCES or s.score < best.score - EXTRA_MARGIN:
                 break
-            # Extra sentences must carry content of their own ("Green light!" does not), and answer too.
+            # Extra sentences must carry content of their own ("Green light!" does not), end as a sentence
+            # does (a headline only repeats the story's topic), and answer too.
             if (
                 s is not best
                 and len(keywords(s.text)) >= 4
+                and _SENTENCE_END.search(s.text) is not None
                 and answers(question, s, threshold)
                 and not any(_overlaps(s, c) for c in chosen)
             ):

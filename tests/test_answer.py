@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import ScoredSentence, answers, best_sentence
+from qa.answer import ScoredSentence, answers, best_sentence, compose
 from qa.core import QA
+from qa.retrieve import Candidate
+from qa.store import ChunkRow
 from tests.conftest import SEED_FILE, SEED_QUESTION
 
 
@@ -75,6 +77,27 @@ def test_a_did_not_question_passes_over_a_headline_for_the_negative_sentence_jus
     assert not answers(question, headline)
     # A question without a negation keeps the best-scored sentence.
     assert best_sentence("Where did the fishing talks collapse?", [headline, iceland]) is headline
+
+
+def test_answers_hold_sentences_not_headlines_or_markdown_marks(seed_qa: QA) -> None:
+    text = (
+        "# Magnitude 6.1 earthquake strikes off coast of Pelora\n\n"
+        "A magnitude 6.1 earthquake struck off the coast of Pelora early on Tuesday, the survey said. "
+        "At least 14 people were injured in the coastal town of Marisco.\n\n"
+        "## Pelora earthquake injures 14 in Marisco\n\n"
+        "Rescue teams searched collapsed buildings in Marisco through the night."
+    )
+    row = ChunkRow(1, "quake", "Earthquake", "quake.md", None, 0, len(text), text, ())
+    _, _, embedder, sentence_embedder = seed_qa._reader()
+    question = "How many people were injured by the Pelora earthquake?"
+    answer = compose(
+        question, embedder.encode([question])[0], [Candidate(row, 1.0)], sentence_embedder.encode
+    )
+    assert answer.found and "14" in answer.text and "#" not in answer.text
+    for c in answer.citations:
+        assert text[c.start : c.end] == c.sentence and not c.sentence.startswith("#")
+    # A headline may answer, but it is never added after the answer: it only repeats the topic.
+    assert all(c.sentence.endswith((".", "!", "?")) for c in answer.citations[1:])
 
 
 def test_share_buttons_never_reach_answers(seed_qa: QA) -> None:
