@@ -230,9 +230,24 @@ def _read_text(path: Path) -> Article | Skipped:
         title=title or path.stem,
         source=str(path),
         text=text,
-        date=normalize_date(_meta_str(meta.get("date"))),
+        date=normalize_date(_meta_str(meta.get("date"))) or _dateline(text),
         url=_meta_str(meta.get("url")) or None,
     )
+
+
+_DATE_LABEL = re.compile(r"^(?:first\s+)?(?:published|posted|updated|dated?)(?:\s+on)?\s*:?\s*", re.I)
+_DATELINE_LINES = 6
+
+
+def _dateline(text: str) -> str | None:
+    """The date of a plain-text or Markdown article from a line of its own near the top: "Published:
+    2024-03-12", "Date: 12 March 2024", "*September 3, 2024*". A date inside a sentence is not one."""
+    lines = [line for line in text.splitlines()[: _DATELINE_LINES * 3] if line.strip()][:_DATELINE_LINES]
+    for line in lines:
+        value = _DATE_LABEL.sub("", line.strip().strip("*_ \t"))
+        if len(value) <= 32 and len(value.split()) <= 5 and (date := normalize_date(value)):
+            return date
+    return None
 
 
 _FRONT_MATTER = re.compile(

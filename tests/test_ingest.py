@@ -182,6 +182,24 @@ def test_text_in_older_encodings_is_read_right(tmp_path: Path, content: bytes, t
         assert "“Fast,” he said." in article.text
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "date"),
+    [
+        ("a.txt", "Bridge approved\nPublished: 2024-03-12\n\nThe council voted 7-2.\n", "2024-03-12"),
+        ("b.txt", "Bridge approved\n\nDate: 12 March 2024\n\nThe council voted 7-2.\n", "2024-03-12"),
+        ("c.md", "# Earthquake strikes\n\n*September 3, 2024*\n\nA quake struck.\n", "2024-09-03"),
+        ("d.txt", "Bridge approved\n\nThe vote on March 12, 2024 ended a decade of debate.\n", None),
+    ],
+)
+def test_a_dateline_near_the_top_dates_a_text_article(
+    tmp_path: Path, name: str, content: str, date: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    article = _read_one(path)
+    assert isinstance(article, Article) and article.date == date
+
+
 def test_crlf_and_control_chars_are_cleaned_in_articles(tmp_path: Path) -> None:
     path = tmp_path / "dos.txt"
     path.write_bytes(b"Title\r\n\r\nLine one  \r\nLine\x07 two\r\n")
