@@ -190,3 +190,16 @@ def test_since_and_until_keep_to_dated_articles(tmp_path: Path) -> None:
     assert data["citations"] and all(c["date"] == "2021-03-01" for c in data["citations"])
     bad = runner.invoke(app, ["search", "budget", "--since", "someday", "--index-dir", index_dir])
     assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_articles_are_listed_in_aligned_columns(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\ntitle: Budget\ndate: 2021-03-01\n---\nThe budget was 5 million.\n")
+    (folder / "feed.jsonl").write_text(
+        json.dumps({"id": "w1", "title": "Wire", "text": "A wire story."}) + "\n"
+    )
+    index_dir = str(tmp_path / "index")
+    assert runner.invoke(app, ["index", str(folder), "--index-dir", index_dir]).exit_code == 0
+    lines = runner.invoke(app, ["articles", "--index-dir", index_dir]).stdout.splitlines()[:-1]
+    assert len(lines) == 2 and len({line.index(" chunks  ") for line in lines}) == 1
