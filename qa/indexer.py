@@ -24,7 +24,7 @@ from qa.embed import (
     ensure_int8,
     ensure_onnx_model,
 )
-from qa.errors import BadOption, IndexProblem, QAError
+from qa.errors import BadOption, IndexProblem
 from qa.ingest import discover_files, read_file
 from qa.lock import writer_lock
 from qa.store import (
@@ -138,7 +138,9 @@ def run_remove(index_dir: Path, targets: Sequence[str]) -> IndexReport:
                 found = [target] if store.article(target) else []
                 found += list(store.article_ids_from_origins([str(Path(target).resolve())]))
                 if not found:
-                    raise QAError(f"no article with id or path '{target}' in the index (see `qa articles`)")
+                    raise BadOption(
+                        f"no article with id or path '{target}' in the index (see `qa articles`); nothing was removed"
+                    )
                 ids.extend(found)
             indexer.vectors = indexer._reconciled_vectors()
             indexer.report.removed = indexer.remove(dict.fromkeys(ids))

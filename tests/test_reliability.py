@@ -98,6 +98,9 @@ def test_remove_by_id_and_by_path(library: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     QA(index_dir).index([library])
     forest_id = next(a["id"] for a in QA(index_dir).articles() if a["title"] == "Forest fire")
+    # One unknown target: nothing is removed (a typo must not half-apply a removal).
+    code, _, err = cli("remove", forest_id, "no-such-article", "--index-dir", str(index_dir))
+    assert code == 2 and "nothing was removed" in err and len(QA(index_dir).articles()) == 2
     code, out, _ = cli("remove", forest_id, "--index-dir", str(index_dir))
     assert code == 0 and "1 removed" in out
     code, out, _ = cli("remove", str(library / "harbour.md"), "--index-dir", str(index_dir))
