@@ -346,6 +346,26 @@ async def test_an_answer_taller_than_the_view_is_drawn_from_its_top(
         assert tops and min(tops) >= 1 and tops[-1] == 1
 
 
+async def test_arrow_keys_scroll_through_an_answer_taller_than_the_view_before_moving_on(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(70, 20)) as pilot:  # the conversation shows 5 rows
+        await wait_for(pilot, lambda: settled(app) and app.phase == "ready")
+        await ask(pilot, app, "Who sent a letter to NATO headquarters?")
+        tall = await ask(pilot, app, "What did Mattis suggest in his letter?")  # 9 rows at 70 columns
+        view = app.chat.conversation
+        await pilot.press("escape")
+        assert app.focused is view and view.selected_turn is tall
+        top = view.scroll_y
+        await pilot.press("down")  # the rest of the answer, not past it
+        await wait_for(pilot, lambda: view.scroll_y > top, 5)
+        assert view.selected_turn is tall
+        await pilot.press("up")  # back up within it
+        await wait_for(pilot, lambda: view.scroll_y == top, 5)
+        assert view.selected_turn is tall
+        await pilot.press("up")  # its top is in view: the previous answer
+        await wait_for(pilot, lambda: view.selected_turn is view.turns[0], 5)
+
+
 async def test_pasting_while_browsing_answers_goes_to_the_question_box(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:

@@ -322,9 +322,15 @@ class ConversationView(VerticalScroll):
         self.call_after_refresh(scroll, 2)
 
     def action_select(self, step: int) -> None:
+        """The next or previous answer; within a selected answer cut off by the view, scroll it first."""
         turns = self.turns
-        if turns:
-            self.selected = max(0, min(len(turns) - 1, (self.selected if self.selected >= 0 else 0) + step))
+        if not turns:
+            return
+        turn, view = self.selected_turn, self.scrollable_content_region
+        if turn is not None and (turn.region.bottom > view.bottom if step > 0 else turn.region.y < view.y):
+            self.scroll_relative(y=step * max(1, view.height // 2), animate=False)
+            return
+        self.selected = max(0, min(len(turns) - 1, (self.selected if self.selected >= 0 else 0) + step))
 
     def action_open_citation(self, n: int) -> None:
         turn = self.selected_turn
