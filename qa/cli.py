@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from qa import interrupt
 from qa.errors import BadOption, BadQuestion, QAError
 from qa.text import safe
 
@@ -136,6 +137,7 @@ def index(
 
     Example: qa index ~/news articles.jsonl
     """
+    interrupt.install()
     qa = _qa(index_dir, model)
     show_bar = sys.stderr.isatty()
     with (

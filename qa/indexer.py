@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa import interrupt
 from qa.chunk import ChunkSettings, chunk_text
 from qa.embed import (
     DEFAULT_MODEL,
@@ -332,6 +333,7 @@ class _Indexer:
         seen: set[str] = set()
         failed_origins: set[str] = set()
         for path in files:
+            interrupt.check()
             try:
                 origin = str(path.resolve())
             except (OSError, RuntimeError):  # a symlink cycle given by name
@@ -406,6 +408,7 @@ class _Indexer:
             return
         texts = [c.text for p in self.pending for c in p.chunks]
         vectors = self.embedder.encode(texts) if texts else np.zeros((0, self.embedder.dim), np.float32)
+        interrupt.check()  # before the batch is stored
         if self.rebuild:
             self._store_pending(vectors)
         else:

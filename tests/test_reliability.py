@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from qa import interrupt
 from qa.cli import app
 from qa.core import QA
 from qa.lock import writer_lock
@@ -92,6 +95,27 @@ def test_long_runs_keep_at_most_two_vector_generations_on_disk(
     assert max(on_disk) <= 2
     assert len(list(index_dir.glob("vectors-*.faiss"))) == 1
     assert len(QA(index_dir).articles()) == 6
+
+
+def test_ctrl_c_stops_indexing_even_when_its_keyboardinterrupt_was_swallowed(
+    library: Path, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    QA(index_dir).index([library / "harbour.md"])
+    previous = signal.getsignal(signal.SIGINT)
+    interrupt.install()
+    try:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            pass  # as a finalizer or a library's cleanup swallows it
+        with pytest.raises(KeyboardInterrupt):
+            QA(index_dir).index([library])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        interrupt._requested.clear()
+    assert [a["title"] for a in QA(index_dir).articles()] == ["Harbour plan"]  # as it was
 
 
 def test_remove_by_id_and_by_path(library: Path, tmp_path: Path) -> None:

@@ -1,0 +1,31 @@
+"""Ctrl-C that always stops a long write, even when the KeyboardInterrupt it raises is swallowed.
+
+Python raises KeyboardInterrupt wherever the main thread happens to be; inside a finalizer or a
+library's cleanup it is printed as "Exception ignored" and lost, and `qa index` then ran to the end.
+The handler also remembers the request, and the indexer checks it between steps (`check`).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+_requested = threading.Event()
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    _requested.set()
+    raise KeyboardInterrupt
+
+
+def install() -> None:
+    """Use the remembering handler (main thread only: elsewhere Python cannot set one)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _handler)
+
+
+def check() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C was pressed, even if its first one was swallowed."""
+    if _requested.is_set():
+        raise KeyboardInterrupt
