@@ -18,7 +18,6 @@ from qa.evidence import (
     says_negative,
     term_weights,
     type_match,
-    unmet_negation,
 )
 from qa.retrieve import Candidate, to_hit
 from qa.terms import keywords, stem
@@ -37,6 +36,7 @@ RANK_WEIGHT = 0.1  # sentences from better-ranked passages
 EXTRA_MARGIN = 0.4  # a 2nd or 3rd sentence scores within this of the best
 NEGATION_MARGIN = 0.1  # a "did not" question's answer may score this far below a best that is not negative
 SEMANTIC_CHARS = 400
+_MARKDOWN_MARK = re.compile(r"#{1,6}[ \t]+|(?:>[ \t]?)+")
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*\s*$")
 NOT_FOUND = "I could not find an answer to that in the indexed articles."
 SNIPPET_CHARS = 420
@@ -58,11 +58,10 @@ def _sentences(candidates: Sequence[Candidate]) -> list[tuple[int, int, int, str
     for p, cand in enumerate(candidates):
         for span in split_sentences(cand.row.text):
             text = cand.row.text[span.start : span.end]
-            marker = len(text) - len(
-                text.lstrip("#> \t")
-            )  # Markdown heading and quote marks: not the sentence
-            text = text[marker:]
-            start, end = cand.row.start + span.start + marker, cand.row.start + span.end
+            marker = _MARKDOWN_MARK.match(text)  # a heading's or a quote's marks are not the sentence
+            cut = marker.end() if marker else 0
+            text = text[cut:]
+            start, end = cand.row.start + span.start + cut, cand.row.start + span.end
             key = (cand.row.article_id, start)
             if key in seen or len(text) < MIN_SENTENCE_CHARS or is_boilerplate(text):
                 continue
@@ -72,11 +71,17 @@ def _sentences(candidates: Sequence[Candidate]) -> list[tuple[int, int, int, str
 
 
 def score_sentences(
-    question: str, question_vector: np.ndarray, candidates: Sequence[Candidate], encode: Encode
+    question: str,
+    question_vector: np.ndarray,
+    candidates: Sequence[Candidate],
+    encode: Encode,
+    *,
+    negated: bool | None = None,
 ) -> list[ScoredSentence]:
     """Rank candidate sentences cheaply (keywords, answer type, passage rank), then embed the best few.
 
-    For a "did not" question, a sentence that says something negative counts as the kind asked for.
+    For a "did not" question (`negated`; by default read from `question`), a sentence that says something
+    negative counts as the kind asked for.
 
     Embedding every sentence of every passage would cost most of the answer time; the keyword pass
     keeps the sentences worth a semantic look.
@@ -89,7 +94,8 @@ def score_sentences(
     weights = term_weights(terms, words)
     total = math.fsum(weights.values()) or 1.0  # fsum: the same in any set order, so in every run
     kind = answer_type(question)
-    negated = asks_negated(question)
+    if negated is None:
+        negated = asks_negated(question)
     question_words = " ".join(question.lower().split())
     cheap = []
     for (p, start, end, text), sentence_words in zip(sentences, words, strict=True):
@@ -115,22 +121,24 @@ def score_sentences(
 
 
 def best_sentence(
-    question: str, scored: Sequence[ScoredSentence], threshold: float = FOUND_THRESHOLD
+    scored: Sequence[ScoredSentence], negated: bool, threshold: float = FOUND_THRESHOLD
 ) -> ScoredSentence:
-    """The best-scored sentence, or one that answers (see `answers`) and scores nearly as well.
+    """The best-scored sentence; for a "did not" question, one just below it that answers, if it does not.
 
-    A "did not" question passes over a headline that only names the topic ("Talks on fishing quotas
-    collapse") for the sentence just below it that says what did not happen.
+    So a headline that only names the topic ("Talks on fishing quotas collapse") gives way to the sentence
+    scoring within NEGATION_MARGIN of it that says what did not happen.
     """
+    if not negated or answers(scored[0], negated, threshold):
+        return scored[0]
     near = scored[0].score - NEGATION_MARGIN
-    return next((s for s in scored if s.score >= near and answers(question, s, threshold)), scored[0])
+    return next((s for s in scored if s.score >= near and answers(s, negated, threshold)), scored[0])
 
 
-def answers(question: str, best: ScoredSentence, threshold: float = FOUND_THRESHOLD) -> bool:
-    """Whether the best sentence answers the question: close enough in meaning (`threshold`, chosen on
-    questions.jsonl sets), and not silent on what a "did not" / "is not" question asks about.
+def answers(sentence: ScoredSentence, negated: bool, threshold: float = FOUND_THRESHOLD) -> bool:
+    """Whether a sentence answers the question: close enough in meaning (`threshold`, chosen on
+    questions.jsonl sets), and for a "did not" question (`negated`), saying something negative.
     """
-    return best.semantic >= threshold and not unmet_negation(question, best.text)
+    return sentence.semantic >= threshold and (not negated or says_negative(sentence.text))
 
 
 def _snippet(cand: Candidate, start: int, end: int) -> tuple[str, int]:
@@ -159,17 +167,24 @@ def compose(
     encode: Encode,
     *,
     threshold: float = FOUND_THRESHOLD,
+    negated: bool | None = None,
 ) -> Answer:
-    """Pick the 1-3 sentences that best answer the question and cite each; refuse below `threshold`."""
-    scored = score_sentences(question, question_vector, candidates, encode)
+    """Pick the 1-3 sentences that best answer the question and cite each; refuse below `threshold`.
+
+    `negated`: whether the question asks what did not happen; by default read from `question` (a follow-up
+    reads it from its own words, not from the previous question it is searched with).
+    """
+    if negated is None:
+        negated = asks_negated(question)
+    scored = score_sentences(question, question_vector, candidates, encode, negated=negated)
     passages = [to_hit(c) for c in candidates]
     if not scored:
         return Answer(
             question, "The indexed articles hold nothing related to this question.", False, [], passages
         )
 
-    best = best_sentence(question, scored, threshold)
-    found = answers(question, best, threshold)
+    best = best_sentence(scored, negated, threshold)
+    found = answers(best, negated, threshold)
     if found:
         chosen = [best]
         for s in scored:
@@ -181,7 +196,7 @@ def compose(
                 s is not best
                 and len(keywords(s.text)) >= 4
                 and _SENTENCE_END.search(s.text) is not None
-                and answers(question, s, threshold)
+                and answers(s, negated, threshold)
                 and not any(_overlaps(s, c) for c in chosen)
             ):
                 chosen.append(s)
@@ -213,8 +228,8 @@ def compose(
         parts.append(f"{_one_line(s.text)} [{n}]")
     if found:
         text = " ".join(parts)
-    elif best.semantic >= threshold:  # close in meaning, refused for its unmet negation: say why
-        text = f"{NOT_FOUND} The closest passages are cited below, but none says what did not happen or is not so."
+    elif best.semantic >= threshold:  # close in meaning, refused as it says nothing negative: say why
+        text = f"{NOT_FOUND} The closest passages are cited below; the sentences nearest the question do not say what did not happen or is not so."
     else:
         text = f"{NOT_FOUND} The closest passages are cited below."
     return Answer(question, text, found, citations, passages)

@@ -302,7 +302,7 @@ def articles(as_json: Json = False, index_dir: IndexDir = Path("index")) -> None
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
-    id_width = max((len(str(row["id"])) for row in rows), default=0)
+    id_width = max((len(safe(str(row["id"]))) for row in rows), default=0)
     for row in rows:
         typer.echo(
             f"{safe(str(row['id'])):<{id_width}}  {row['date'] or '':<10}  {row['chunks']:>4} chunks  "

@@ -216,6 +216,7 @@ class QA:
         self, shown: str, query: str, k: int, since: str | None, until: str | None, method: str = "hybrid"
     ) -> Answer:
         from qa.answer import compose
+        from qa.evidence import asks_negated
         from qa.retrieve import dense_search, retrieve
 
         with self._lock:
@@ -245,7 +246,8 @@ class QA:
                 dense=dense,
             )
             retrieved = time.perf_counter()
-            answer = compose(query, vector, candidates, sentence_embedder.encode)
+            # A follow-up is searched with the previous question too, but only its own words say "not".
+            answer = compose(query, vector, candidates, sentence_embedder.encode, negated=asks_negated(shown))
             done = time.perf_counter()
         answer.question = shown
         answer.timings_ms = {

@@ -185,7 +185,7 @@ def probe(qa: QA, question: str, k: int, method: str = "hybrid") -> Probe:
     """
     from qa.answer import best_sentence, score_sentences
     from qa.core import clean_question
-    from qa.evidence import unmet_negation
+    from qa.evidence import asks_negated, unmet_negation
     from qa.retrieve import retrieve, to_hit
 
     query = clean_question(question)
@@ -197,7 +197,7 @@ def probe(qa: QA, question: str, k: int, method: str = "hybrid") -> Probe:
         scored = score_sentences(query, vector, answer_from, sentence_embedder.encode)
     if not scored:
         return Probe(hits, None, False)
-    best = best_sentence(query, scored)
+    best = best_sentence(scored, asks_negated(query))
     return Probe(hits, round(best.semantic, 4), unmet_negation(query, best.text))
 
 
@@ -281,7 +281,9 @@ def refusal_sweep(
 ) -> list[dict[str, float | None]]:
     """refused_when_absent / refused_when_present had the threshold been each of `thresholds`.
 
-    A question is refused below the threshold, or when its negation is unmet, as `compose` decides.
+    A question is refused below the threshold, or when its negation is unmet, as `compose` decides. Exact
+    at FOUND_THRESHOLD; elsewhere an estimate, as the best sentence is the one chosen at FOUND_THRESHOLD
+    (for a "did not" question, another threshold could let a different sentence answer).
     """
     if thresholds is None:
         thresholds = [round(0.20 + 0.05 * i, 2) for i in range(9)]

@@ -40,13 +40,18 @@ _YEAR = re.compile(_YEAR_PATTERN)
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 _CAPITALIZED = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of |the |de |al-)?[A-Z][\w'’-]*)*")
 _WHICH_OR_WHAT = re.compile(r"\b(which|what)\b", re.I)
-# "No." before a number is a number ("the No. 2 seed"); "whether or not" asks nothing negative.
-_NEGATION = re.compile(r"\b(not|never|no(?!\.?\s*\d))\b|n[’']t\b", re.I)
-_EITHER_WAY = re.compile(r"\bor (may |might |does |do |did |is |was |were |are )?not\b", re.I)
-_NEGATIVE = re.compile(
-    r"\b(not|never|no(?!\.?\s*\d)|none|nothing|neither|nor|without|cannot|unable|fail(s|ed|ure)?|refus\w*|"
-    r"declin\w*|den(y|ied|ies)|reject\w*|lack\w*|ban(s|ned)?|absent|abstain\w*|boycott\w*|exclud\w*|"
-    r"except|exceptions?|instead|against|oppos\w*)\b|n[’']t\b",
+# What makes a question ask what did not happen, and a sentence say so. "No." before a number is a number
+# ("the No. 2 seed"); "whether or not", "not only", "no longer" and "no more than" ask nothing negative.
+_NEGATION_WORDS = r"not|never|cannot|no(?!\.?\s*\d)|n[’']t"
+_NOT_A_NEGATION = re.compile(
+    r"\bor (may |might |does |do |did |is |was |were |are )?not\b|\bnot (only|just|merely|least)\b|"
+    r"\bno (longer|sooner|doubt|(less|more|fewer) than)\b",
+    re.I,
+)
+_NEGATION = re.compile(rf"\b({_NEGATION_WORDS})\b|n[’']t\b", re.I)
+_NEGATIVE = re.compile(  # also refusals, denials, bans and absences ("voted to reject", "was absent")
+    rf"\b({_NEGATION_WORDS}|none|nothing|neither|nor|without|unable|fail(s|ed|ure)?|refus(e|es|ed|al)|"
+    r"den(y|ied|ies|ial)|reject\w*|lack\w*|ban(s|ned)?|absent|abstain\w*|boycott\w*|exclud\w*|except)\b|n[’']t\b",
     re.I,
 )
 
@@ -75,7 +80,7 @@ def answer_type(question: str) -> str | None:
 
 def asks_negated(question: str) -> bool:
     """The question asks what did not happen or is not so ("Who did not vote for it?")."""
-    return _NEGATION.search(_EITHER_WAY.sub(" ", question)) is not None
+    return _NEGATION.search(_NOT_A_NEGATION.sub(" ", question)) is not None
 
 
 def says_negative(sentence: str) -> bool:

@@ -197,6 +197,8 @@ def decode_text(data: bytes) -> str | None:
     """The text of a plain-text file: UTF-8 (a few bad bytes replaced), UTF-16 with its byte order mark, or
     Windows-1252 / Latin-1 (older files, where é is one byte); None for binary data.
     """
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE starts both
+        return data.decode("utf-32", errors="replace")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16", errors="replace")
     if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
@@ -210,10 +212,7 @@ def decode_text(data: bytes) -> str | None:
     text = data.decode("utf-8", errors="replace")
     if any(ch > "\x7f" and ch != "\ufffd" for ch in text):
         return text  # UTF-8 (it holds valid multi-byte characters) with a few damaged bytes
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
-        return data.decode("latin-1")
+    return data.decode("cp1252", errors="replace")  # (five bytes cp1252 leaves undefined become U+FFFD)
 
 
 def _read_text(path: Path) -> Article | Skipped:
@@ -237,15 +236,24 @@ def _read_text(path: Path) -> Article | Skipped:
 
 _DATE_LABEL = re.compile(r"^(?:first\s+)?(?:published|posted|updated|dated?)(?:\s+on)?\s*:?\s*", re.I)
 _DATELINE_LINES = 6
+# A dateline starts with its date (or weekday); "Election of May 5, 2024" is a heading, not a date.
+_DATE_START = re.compile(
+    r"(\d|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)[a-z]*\b)", re.I
+)
 
 
 def _dateline(text: str) -> str | None:
     """The date of a plain-text or Markdown article from a line of its own near the top: "Published:
     2024-03-12", "Date: 12 March 2024", "*September 3, 2024*". A date inside a sentence is not one."""
     lines = [line for line in text.splitlines()[: _DATELINE_LINES * 3] if line.strip()][:_DATELINE_LINES]
-    for line in lines:
+    for line in lines[1:]:  # the first line is the title ("Remembering June 6, 1944")
         value = _DATE_LABEL.sub("", line.strip().strip("*_ \t"))
-        if len(value) <= 32 and len(value.split()) <= 5 and (date := normalize_date(value)):
+        if (
+            len(value) <= 32
+            and len(value.split()) <= 5
+            and _DATE_START.match(value)
+            and (date := normalize_date(value))
+        ):
             return date
     return None
 

@@ -8,6 +8,7 @@ import pytest
 
 from qa.answer import ScoredSentence, answers, best_sentence, compose
 from qa.core import QA
+from qa.evidence import asks_negated
 from qa.retrieve import Candidate
 from qa.store import ChunkRow
 from tests.conftest import SEED_FILE, SEED_QUESTION
@@ -61,7 +62,7 @@ def test_a_did_not_question_is_refused_when_the_passages_only_say_it_did(seed_qa
     # Mattis sent the letter; nothing says who did not.
     refused = seed_qa.ask("Who did not send a letter to NATO headquarters in January?")
     assert not refused.found and "Mattis" not in refused.text
-    assert "none says what did not happen" in refused.text  # why a close passage is not used
+    assert "do not say what did not happen" in refused.text  # why a close passage is not used
     assert any("Mattis sent a letter" in c.sentence for c in refused.citations)  # shown as the closest
     answered = seed_qa.ask("What role is the United States not pushing for in Iraq?")
     assert answered.found and "not in a combat role" in answered.text
@@ -71,12 +72,15 @@ def test_a_did_not_question_passes_over_a_headline_for_the_negative_sentence_jus
     question = "Which country did not take part in the fishing talks?"
     headline = ScoredSentence(0, 0, 44, "Talks on fishing quotas collapse in Brussels", 0.53, 0.87)
     iceland = ScoredSentence(0, 90, 129, "Iceland did not take part in the talks.", 0.50, 0.82)
-    assert best_sentence(question, [headline, iceland]) is iceland
+    assert asks_negated(question)
+    assert best_sentence([headline, iceland], negated=True) is iceland
     far_below = ScoredSentence(0, 90, 129, "Iceland did not take part in the talks.", 0.50, 0.70)
-    assert best_sentence(question, [headline, far_below]) is headline  # and so the question is refused
-    assert not answers(question, headline)
-    # A question without a negation keeps the best-scored sentence.
-    assert best_sentence("Where did the fishing talks collapse?", [headline, iceland]) is headline
+    assert best_sentence([headline, far_below], negated=True) is headline  # and so the question is refused
+    assert not answers(headline, negated=True)
+    # A question without a negation keeps the best-scored sentence, even one below the threshold.
+    assert best_sentence([headline, iceland], negated=False) is headline
+    weak = ScoredSentence(0, 0, 44, "Talks on fishing quotas collapse in Brussels", 0.38, 0.87)
+    assert best_sentence([weak, iceland], negated=False) is weak
 
 
 def test_answers_hold_sentences_not_headlines_or_markdown_marks(seed_qa: QA) -> None:
@@ -98,6 +102,13 @@ def test_answers_hold_sentences_not_headlines_or_markdown_marks(seed_qa: QA) -> 
         assert text[c.start : c.end] == c.sentence and not c.sentence.startswith("#")
     # A headline may answer, but it is never added after the answer: it only repeats the topic.
     assert all(c.sentence.endswith((".", "!", "?")) for c in answer.citations[1:])
+
+
+def test_a_follow_up_reads_its_negation_from_its_own_words(seed_qa: QA) -> None:
+    # The previous question's "not" must not make the follow-up a "did not" question.
+    assert not seed_qa.ask("and when?").found  # alone it says too little
+    followup = seed_qa.ask("and when?", context="Who did not send a letter to NATO headquarters?")
+    assert followup.found and "January" in followup.text
 
 
 def test_share_buttons_never_reach_answers(seed_qa: QA) -> None:

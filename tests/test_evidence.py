@@ -108,3 +108,11 @@ def test_a_did_not_question_is_unmet_by_a_sentence_that_says_nothing_negative() 
     assert not unmet_negation("Whether or not it can be solved is studied where?", "Computability theory.")
     assert not unmet_negation("Who beat the No. 2 seed?", "Serena Williams beat Anett Kontaveit.")
     assert not unmet_negation("Who won the final?", "Nadal won the final.")
+    assert not unmet_negation(
+        "Which country not only hosted the talks but chaired them?", "Norway hosted them."
+    )
+    assert not unmet_negation("Which firm no longer makes phones?", "Nokia stopped making phones in 2014.")
+    assert unmet_negation("Which countries cannot vote?", "Twelve countries can vote.")
+    # Falling shares, a match and an opposition are not negative statements.
+    for sentence in ("Shares declined 3%.", "They played against Spain.", "The opposition leader spoke."):
+        assert unmet_negation("Who did not attend?", sentence), sentence

@@ -327,7 +327,8 @@ class ConversationView(VerticalScroll):
         if not turns:
             return
         turn, view = self.selected_turn, self.scrollable_content_region
-        if turn is not None and (turn.region.bottom > view.bottom if step > 0 else turn.region.y < view.y):
+        in_view = turn is not None and turn.region.y < view.bottom and turn.region.bottom > view.y
+        if in_view and (turn.region.bottom > view.bottom if step > 0 else turn.region.y < view.y):
             self.scroll_relative(y=step * max(1, view.height // 2), animate=False)
             return
         self.selected = max(0, min(len(turns) - 1, (self.selected if self.selected >= 0 else 0) + step))
