@@ -215,8 +215,8 @@ class ConversationView(VerticalScroll):
     can_focus = True
 
     BINDINGS = [
-        Binding("up,k", "select(-1)", "Previous answer"),
-        Binding("down,j", "select(1)", "Next answer"),
+        Binding("up,k", "select(-1)", "Previous answer (a long one scrolls first)"),
+        Binding("down,j", "select(1)", "Next answer (a long one scrolls first)"),
         *CITATION_KEYS,
     ]
 
