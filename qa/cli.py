@@ -115,7 +115,10 @@ def main(ctx: typer.Context, index_dir: IndexDir = Path("index"), model: Model =
 def index(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Files or folders to index (default: seeds/).", show_default=False),
+        typer.Argument(
+            help="Files or folders to index (default: those indexed before; seeds/ for a new index).",
+            show_default=False,
+        ),
     ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and build it again.")] = False,
     precision: Annotated[

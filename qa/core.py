@@ -13,7 +13,7 @@ from pathlib import Path
 
 from qa.errors import BadQuestion, IndexProblem, MissingPath
 from qa.store import REBUILD_HINT, Store, index_precision, load_vectors, rebuild_hint
-from qa.types import Answer, Article, Hit, IndexReport, IndexStats
+from qa.types import Answer, Article, Hit, IndexReport, IndexStats, Skipped
 
 DEFAULT_INDEX_DIR = Path("index")
 # Embedding a question and its answer sentences on two threads takes half the time of one on an idle
@@ -293,16 +293,44 @@ class QA:
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
             raise MissingPath(f"no such file or folder: {missing[0]}{more}; nothing was indexed")
-        report = run_index(
-            self.index_dir,
-            list(paths) if paths else [default_seeds_dir()],
-            model=self.model,
-            precision=precision,
-            rebuild=rebuild,
-            progress=progress,
-        )
+        gone: list[str] = []
+        if not paths:  # refresh what the index was built from; a new index gets the sample articles
+            sources = self.sources()
+            if sources is None:  # a new index (or one from before qa remembered its sources)
+                paths = [default_seeds_dir()]
+            else:
+                paths = [s for s in sources if os.path.lexists(s)]
+                gone = [s for s in sources if not os.path.lexists(s)]
+        if not paths:  # all its folders are gone or were removed: nothing to refresh, nothing to remove
+            report = IndexReport()
+        else:
+            report = run_index(
+                self.index_dir,
+                list(paths),
+                model=self.model,
+                precision=precision,
+                rebuild=rebuild,
+                progress=progress,
+            )
         self.close()  # the next question opens the new index
+        # A folder that is gone (an unplugged disk) keeps its articles until it is removed by path.
+        report.skipped.extend(
+            Skipped(s, "no longer there; its articles are kept (qa remove it)") for s in gone
+        )
         return report
+
+    def sources(self) -> list[str] | None:
+        """The files and folders indexed so far (`qa index` with no paths refreshes them); None when the
+        index has none on record (a new one, or one built before qa kept them)."""
+        if not self.exists():
+            return None
+        with self._lock:
+            try:
+                manifest = self._open_store().manifest
+            except IndexProblem:  # unreadable: `qa index` reports why
+                return None
+            sources = manifest.get("sources")
+            return None if sources is None else [str(s) for s in sources]
 
     def remove(self, targets: Sequence[str]) -> IndexReport:
         """Remove articles by id or by the file or folder they came from."""

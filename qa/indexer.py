@@ -147,6 +147,7 @@ def run_remove(index_dir: Path, targets: Sequence[str]) -> IndexReport:
             indexer.report.removed = indexer.remove(dict.fromkeys(ids))
             indexer._promote_orphans()
             with store.transaction():
+                indexer._forget_sources(targets)
                 indexer._finish()
             indexer._remove_stale_files()
             indexer.report.seconds = time.perf_counter() - started
@@ -269,6 +270,7 @@ class _Indexer:
                 self._write_manifest()
                 self.vectors = VectorIndex.empty(self.embedder.dim)
                 self._ingest(paths)
+                self._remember_sources(paths)
                 self._finish()
             except BaseException:
                 store.conn.execute("ROLLBACK")
@@ -279,10 +281,29 @@ class _Indexer:
             self.vectors = self._reconciled_vectors()
             self._ingest(paths)
             with store.transaction():
+                self._remember_sources(paths)
                 self._finish()
         self._remove_stale_files()
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    def _remember_sources(self, paths: Sequence[str | Path]) -> None:
+        """Keep the files and folders indexed, so `qa index` with no paths refreshes them (caller's transaction)."""
+        known = [] if self.rebuild else list(self.store.manifest.get("sources", []))
+        given = [str(Path(p).resolve()) for p in paths]
+        sources = sorted(set(known) | set(given))
+        if sources != self.store.manifest.get("sources"):
+            self.store.set_manifest(sources=sources)
+
+    def _forget_sources(self, targets: Sequence[str]) -> None:
+        """A file or folder removed by path is no longer refreshed by `qa index` (caller's transaction)."""
+        removed = [str(Path(t).resolve()) for t in targets]
+        known = list(self.store.manifest.get("sources", []))
+        kept = [
+            s for s in known if not any(s == r or s.startswith(r.rstrip(os.sep) + os.sep) for r in removed)
+        ]
+        if kept != known:
+            self.store.set_manifest(sources=kept)
 
     def _write_manifest(self) -> None:
         if self.store.manifest.get("model") == self.model and not self.rebuild:

@@ -98,6 +98,28 @@ def test_a_mistyped_path_to_index_is_an_error_and_nothing_is_indexed(tmp_path: P
     assert not (index_dir / "qa.sqlite").exists()
 
 
+def test_index_without_paths_refreshes_what_was_indexed_not_the_samples(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "a.txt").write_text("Bridge opens\n\nThe harbor bridge opened in May.\n", encoding="utf-8")
+    index_dir = str(tmp_path / "index")
+    assert runner.invoke(app, ["index", str(articles), "--index-dir", index_dir]).exit_code == 0
+    (articles / "b.txt").write_text("Ferry stops\n\nThe ferry stopped in June.\n", encoding="utf-8")
+    refreshed = runner.invoke(app, ["index", "--index-dir", index_dir])
+    assert refreshed.exit_code == 0 and "1 new" in refreshed.stdout and "1 unchanged" in refreshed.stdout
+    titles = json.loads(runner.invoke(app, ["articles", "--json", "--index-dir", index_dir]).stdout)
+    assert sorted(a["title"] for a in titles) == ["Bridge opens", "Ferry stops"]  # no sample article
+    # A folder that is gone keeps its articles (an unplugged disk), and says so.
+    articles.rename(tmp_path / "moved")
+    gone = runner.invoke(app, ["index", "--index-dir", index_dir])
+    assert (
+        gone.exit_code == 0 and "its articles are kept" in gone.stderr and "holds 2 articles" in gone.stdout
+    )
+    # Removed by path, it is forgotten: the index is then refreshed from nothing, and stays empty.
+    assert runner.invoke(app, ["remove", str(articles), "--index-dir", index_dir]).exit_code == 0
+    assert "holds 0 articles" in runner.invoke(app, ["index", "--index-dir", index_dir]).stdout
+
+
 def test_an_index_folder_that_cannot_be_written_is_a_one_line_error(tmp_path: Path) -> None:
     # (A read-only disk gives "read-only file system"; tests run as root, where permissions do not stop
     # a write, so the folder's parent is a file here.)

@@ -188,7 +188,8 @@ class QAApp(App[None]):
     # -- indexing -----------------------------------------------------------------------------------
 
     def start_index(self, paths: list[Path] | None) -> None:
-        """Index `paths` (None: the sample articles in seeds/) in a worker; the UI stays live."""
+        """Index `paths` (None: what the index was built from, or the sample articles for a new one) in a
+        worker; the UI stays live."""
         if self.indexing:
             self.notify("Indexing is already running.", severity="warning")
             return
@@ -269,7 +270,13 @@ class QAApp(App[None]):
         from qa.core import default_seeds_dir as seeds_dir
         from qa.tui.dialogs import PathDialog
 
-        default = self.last_index_paths or shlex.quote(render.display_source(str(seeds_dir().resolve())))
+        # What the index was built from (what `qa index` refreshes), else the sample articles.
+        indexed = [shlex.quote(render.display_source(p)) for p in self.qa.sources() or []]
+        default = (
+            self.last_index_paths
+            or " ".join(indexed)
+            or shlex.quote(render.display_source(str(seeds_dir().resolve())))
+        )
 
         def chosen(value: str | None) -> None:
             if not value:
@@ -294,7 +301,9 @@ class QAApp(App[None]):
         )
 
     def action_index_seeds(self) -> None:
-        self.start_index(None)
+        from qa.core import default_seeds_dir
+
+        self.start_index([default_seeds_dir()])
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
