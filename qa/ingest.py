@@ -210,8 +210,9 @@ def decode_text(data: bytes) -> str | None:
     except UnicodeDecodeError:
         pass
     text = data.decode("utf-8", errors="replace")
-    if any(ch > "\x7f" and ch != "\ufffd" for ch in text):
-        return text  # UTF-8 (it holds valid multi-byte characters) with a few damaged bytes
+    damaged = text.count("\ufffd")
+    if sum(ch > "\x7f" for ch in text) - damaged >= damaged:
+        return text  # UTF-8 (as many valid multi-byte characters as bad bytes, or more) with some damage
     return data.decode("cp1252", errors="replace")  # (five bytes cp1252 leaves undefined become U+FFFD)
 
 

@@ -174,8 +174,12 @@ def test_invalid_utf8_is_repaired(tmp_path: Path) -> None:
             "Müller wins Zürich race",
         ),
         ("Müller wins Zürich race\n".encode() + b"\xff", "Müller wins Zürich race"),  # UTF-8, a bad byte
+        (
+            "Müller wins Zürich race\n".encode("cp1252") + "€".encode(),
+            "Müller wins Zürich race",
+        ),  # mostly cp1252
     ],
-    ids=["cp1252", "latin-1", "utf-16", "utf-32", "cp1252-undefined-byte", "utf-8-damaged"],
+    ids=["cp1252", "latin-1", "utf-16", "utf-32", "cp1252-undefined-byte", "utf-8-damaged", "mixed"],
 )
 def test_text_in_older_encodings_is_read_right(tmp_path: Path, content: bytes, text: str) -> None:
     path = tmp_path / "race.txt"
