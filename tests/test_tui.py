@@ -791,6 +791,13 @@ def test_snippet_and_article_highlight_the_cited_span_even_with_escapes() -> Non
     assert spans == ["There were 8,892 troops."] and "\x1b" not in view.body.plain
     snippet = render.snippet_content(citation)
     assert [snippet.plain[s.start : s.end] for s in snippet.spans] == ["There were 8,892 troops."]
+    # A long lead is cut to about a line, so the cited sentence shows near the top of a short pane.
+    lead = "Officials spoke at length about training, budgets and the wider coalition in the region. " * 3
+    long = Citation(
+        1, "a", "T", "s", None, len(lead), len(lead) + 24, "There were 8,892 troops.", lead + text[start:], 0
+    )
+    shown = render.snippet_content(long).plain
+    assert shown.startswith("… ") and shown.index("There were 8,892 troops.") <= render.SNIPPET_LEAD_CHARS + 2
     changed = render.article_view(Article("a", "T", "s", "New intro. " + text), citation)
     assert changed.matched and [changed.body.plain[s.start : s.end] for s in changed.body.spans] == spans
     assert render.display_source(str(Path.cwd() / "seeds" / "x.txt")) == os.path.join("seeds", "x.txt")

@@ -79,6 +79,9 @@ def split_span(text: str, start: int, end: int) -> tuple[str, str, str]:
     return safe(text[:start]), safe(text[start:end]), safe(text[end:])
 
 
+SNIPPET_LEAD_CHARS = 70  # context shown before the cited sentence: about a line
+
+
 def highlighted(before: str, cited: str, after: str, style: str = CITED_STYLE) -> Content:
     return Content(before + cited + after).stylize(style, len(before), len(before) + len(cited))
 
@@ -92,6 +95,8 @@ def snippet_content(citation: Citation) -> Content:
         found = snippet.find(citation.sentence)
         start, end = (found, found + len(citation.sentence)) if found >= 0 else (0, 0)
     before, cited, after = (" ".join(part.split()) for part in split_span(snippet, start, end))
+    if len(before) > SNIPPET_LEAD_CHARS:  # the cited sentence near the top, also in a short pane
+        before = before[-SNIPPET_LEAD_CHARS:].partition(" ")[2]
     before = f"… {before.strip()} " if before.strip() else ""
     after = f" {after.strip()} …" if after.strip() else ""
     return highlighted(before, cited, after)
