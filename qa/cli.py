@@ -65,6 +65,7 @@ def friendly_errors(func: F) -> F:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(0) from None
         except KeyboardInterrupt:
+            interrupt.exiting()
             fail("interrupted; the index is unchanged since its last completed step", 130)
         except (typer.Exit, typer.Abort, SystemExit):
             raise

@@ -29,3 +29,13 @@ def check() -> None:
     """Raise KeyboardInterrupt if Ctrl-C was pressed, even if its first one was swallowed."""
     if _requested.is_set():
         raise KeyboardInterrupt
+
+
+def exiting() -> None:
+    """The interrupt is handled and the process is on its way out: ignore another Ctrl-C.
+
+    A second KeyboardInterrupt while Python waits for the embedding threads at exit left them running into
+    the interpreter's teardown ("terminate called without an active exception", exit 134).
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -132,3 +132,21 @@ def _assert_same_as_a_clean_build(index_dir: Path) -> None:
     )
     stored_vectors = np.stack([np.frombuffer(blob, dtype=np.float32) for _, blob in sample])
     assert (fresh_vectors * stored_vectors).sum(axis=1).min() > 0.999
+
+
+def test_ctrl_c_twice_during_indexing_exits_cleanly(tmp_path: Path) -> None:
+    """An impatient second Ctrl-C while qa index shuts down used to abort it (exit 134, "terminate called")."""
+    index_dir = tmp_path / "index"
+    proc = _index_process(index_dir)
+    deadline = time.monotonic() + 600
+    while _articles_in(index_dir) < 1:  # under way: passages are being embedded on the worker threads
+        assert proc.poll() is None and time.monotonic() < deadline, "qa index ended early or made no progress"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    message = stderr.decode()
+    assert proc.returncode == 130, message
+    assert "qa: interrupted" in message and "Traceback" not in message and "terminate" not in message
+    assert _articles_in(index_dir) >= 1  # what was committed stays
