@@ -377,6 +377,9 @@ class _Indexer:
                 position = done + min(consumed, file_size)
                 if known.get(item.id) == digest:
                     self.report.unchanged += 1
+                elif item.id in known and self._relabel(item, origin, digest):
+                    self.report.changed += 1  # its text is as before: nothing to embed
+                    known[item.id] = digest
                 else:
                     self._queue(item, origin, digest, is_new=item.id not in known, position=position)
                     known[item.id] = digest
@@ -389,6 +392,13 @@ class _Indexer:
         if not self.rebuild:
             self._remove_missing(paths, seen, failed_origins)
         self._promote_orphans()
+
+    def _relabel(self, article: Article, origin: str, digest: str) -> bool:
+        """Only what surrounds the text changed (a title, a date, the path it was named by): no re-embedding."""
+        if self.rebuild:
+            return False
+        with self.store.transaction():
+            return self.store.relabel_article(article, origin, digest)
 
     def _report_progress(self, read: int, total: int) -> None:
         """Progress counts input whose chunks are stored, not just read: embedding is the slow part."""

@@ -146,8 +146,12 @@ def iter_articles(paths: Iterable[str | Path]) -> Iterator[Article | Skipped]:
 
 
 def read_file(path: Path) -> Iterator[Article | Skipped]:
-    """Read one file: one Article (a .jsonl file: one per line) or a `Skipped` with the reason."""
-    path = Path(path)
+    """Read one file: one Article (a .jsonl file: one per line) or a `Skipped` with the reason.
+
+    Sources are absolute paths: a citation must lead to its file from any working folder, and naming a folder
+    another way ("news", "./news", "/home/me/news") must not make its articles look changed.
+    """
+    path = Path(os.path.abspath(path))
     suffix = path.suffix.lower()
     try:
         problem = _precheck(path, suffix)

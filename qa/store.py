@@ -239,6 +239,32 @@ class Store:
             )
         return ids
 
+    def relabel_article(self, article: Article, origin: str, content_hash: str) -> bool:
+        """Store what was read around an unchanged text (title, source, date, url, pages), keeping its
+        chunks and vectors; False when the stored text differs. Call in a transaction."""
+        row = self.conn.execute("SELECT text_hash FROM articles WHERE id = ?", (article.id,)).fetchone()
+        if row is None or row[0] != text_hash(article.text):
+            return False
+        self.conn.execute(
+            "UPDATE articles SET title = ?, source = ?, origin = ?, url = ?, date = ?, content_hash = ?,"
+            " page_starts = ? WHERE id = ?",
+            (
+                article.title,
+                article.source,
+                origin,
+                article.url,
+                article.date,
+                content_hash,
+                json.dumps(list(article.page_starts)) if article.page_starts else None,
+                article.id,
+            ),
+        )
+        self.conn.execute(  # the title is searched with the first chunk
+            "UPDATE chunks_fts SET title = ? WHERE rowid IN (SELECT id FROM chunks WHERE article_id = ? AND ordinal = 0)",
+            (article.title, article.id),
+        )
+        return True
+
     def original_with_text(self, text: str, exclude: str) -> str | None:
         """The id of a stored article (not itself a duplicate) with exactly this text."""
         row = self.conn.execute(

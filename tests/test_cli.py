@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from qa.cli import app
@@ -118,6 +119,31 @@ def test_index_without_paths_refreshes_what_was_indexed_not_the_samples(tmp_path
     # Removed by path, it is forgotten: the index is then refreshed from nothing, and stays empty.
     assert runner.invoke(app, ["remove", str(articles), "--index-dir", index_dir]).exit_code == 0
     assert "holds 0 articles" in runner.invoke(app, ["index", "--index-dir", index_dir]).stdout
+
+
+def test_naming_a_folder_another_way_embeds_nothing_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    articles = tmp_path / "news"
+    articles.mkdir()
+    (articles / "a.txt").write_text("Bridge opens\n\nThe harbor bridge opened in May.\n", encoding="utf-8")
+    index_dir = str(tmp_path / "index")
+    monkeypatch.chdir(tmp_path)
+    assert "1 chunks embedded" in runner.invoke(app, ["index", "news", "--index-dir", index_dir]).stdout
+    again = runner.invoke(app, ["index", str(articles), "--index-dir", index_dir]).stdout
+    assert "0 changed" in again and "0 chunks embedded" in again, again
+    # A new title around the same text is stored and searched without embedding anything.
+    (articles / "a.txt").write_text(
+        "---\ntitle: Harbor bridge opens\n---\nBridge opens\n\nThe harbor bridge opened in May.\n"
+    )
+    retitled = runner.invoke(app, ["index", "--index-dir", index_dir]).stdout
+    assert "1 changed" in retitled and "0 chunks embedded" in retitled, retitled
+    monkeypatch.chdir("/")
+    hits = json.loads(
+        runner.invoke(app, ["search", "harbor bridge", "--json", "--index-dir", index_dir]).stdout
+    )
+    assert hits[0]["title"] == "Harbor bridge opens"
+    assert Path(hits[0]["source"]).is_file()  # absolute: found from any working folder
 
 
 def test_an_index_folder_that_cannot_be_written_is_a_one_line_error(tmp_path: Path) -> None:
