@@ -123,15 +123,31 @@ def score_sentences(
 def best_sentence(
     scored: Sequence[ScoredSentence], negated: bool, threshold: float = FOUND_THRESHOLD
 ) -> ScoredSentence:
-    """The best-scored sentence; for a "did not" question, one just below it that answers, if it does not.
+    """The best-scored sentence, unless a sentence just below it answers better.
 
-    So a headline that only names the topic ("Talks on fishing quotas collapse") gives way to the sentence
-    scoring within NEGATION_MARGIN of it that says what did not happen.
+    A "did not" question passes over a best sentence that says nothing negative for one within
+    NEGATION_MARGIN that does ("Iceland did not take part in the talks." below the headline "Talks on
+    fishing quotas collapse"). A headline gives way to a sentence within EXTRA_MARGIN that answers: it says
+    the same with the names and numbers ("Finance Minister Henrik Aalto refused to raise the fuel tax on
+    Monday" for "Finance Minister Refuses to Raise Fuel Tax"), and as an extra it would repeat the headline.
     """
-    if not negated or answers(scored[0], negated, threshold):
-        return scored[0]
-    near = scored[0].score - NEGATION_MARGIN
-    return next((s for s in scored if s.score >= near and answers(s, negated, threshold)), scored[0])
+    best = scored[0]
+    if negated and not answers(best, negated, threshold):
+        near = best.score - NEGATION_MARGIN
+        best = next((s for s in scored if s.score >= near and answers(s, negated, threshold)), best)
+    if _SENTENCE_END.search(best.text) is None:
+        near = best.score - EXTRA_MARGIN
+        best = next(
+            (
+                s
+                for s in scored
+                if s.score >= near
+                and _SENTENCE_END.search(s.text) is not None
+                and answers(s, negated, threshold)
+            ),
+            best,
+        )
+    return best
 
 
 def answers(sentence: ScoredSentence, negated: bool, threshold: float = FOUND_THRESHOLD) -> bool:

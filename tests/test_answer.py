@@ -74,13 +74,20 @@ def test_a_did_not_question_passes_over_a_headline_for_the_negative_sentence_jus
     iceland = ScoredSentence(0, 90, 129, "Iceland did not take part in the talks.", 0.50, 0.82)
     assert asks_negated(question)
     assert best_sentence([headline, iceland], negated=True) is iceland
+    collapsed = ScoredSentence(0, 45, 89, "The talks on fishing quotas collapsed on Friday.", 0.53, 0.87)
     far_below = ScoredSentence(0, 90, 129, "Iceland did not take part in the talks.", 0.50, 0.70)
-    assert best_sentence([headline, far_below], negated=True) is headline  # and so the question is refused
-    assert not answers(headline, negated=True)
-    # A question without a negation keeps the best-scored sentence, even one below the threshold.
-    assert best_sentence([headline, iceland], negated=False) is headline
-    weak = ScoredSentence(0, 0, 44, "Talks on fishing quotas collapse in Brussels", 0.38, 0.87)
+    assert best_sentence([collapsed, far_below], negated=True) is collapsed  # and so the question is refused
+    assert not answers(collapsed, negated=True)
+    # A question without a negation keeps the best-scored sentence, even one below the threshold...
+    assert best_sentence([collapsed, iceland], negated=False) is collapsed
+    weak = ScoredSentence(0, 45, 89, "The talks on fishing quotas collapsed on Friday.", 0.38, 0.87)
     assert best_sentence([weak, iceland], negated=False) is weak
+    # ...except a headline, for a sentence that says the same in full with the names and numbers.
+    title = ScoredSentence(0, 0, 42, "Finance Minister Refuses to Raise Fuel Tax", 0.61, 1.01)
+    full = ScoredSentence(
+        0, 44, 130, "Finance Minister Henrik Aalto refused to raise the fuel tax on Monday.", 0.42, 0.82
+    )
+    assert best_sentence([title, full], negated=False) is full
 
 
 def test_answers_hold_sentences_not_headlines_or_markdown_marks(seed_qa: QA) -> None:
