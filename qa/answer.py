@@ -245,7 +245,7 @@ def compose(
     if found:
         text = " ".join(parts)
     elif best.semantic >= threshold:  # close in meaning, refused as it says nothing negative: say why
-        text = f"{NOT_FOUND} The closest passages are cited below; the sentences nearest the question do not say what did not happen or is not so."
+        text = f"{NOT_FOUND} The closest passages are cited below, but none of the sentences nearest the question says that something did not happen."
     else:
         text = f"{NOT_FOUND} The closest passages are cited below."
     return Answer(question, text, found, citations, passages)

@@ -14,7 +14,7 @@ import typer
 
 from qa import interrupt
 from qa.errors import BadOption, BadQuestion, QAError
-from qa.text import safe
+from qa.text import plural, safe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,7 +90,7 @@ def _date(value: str | None, flag: str) -> str | None:
 
     iso = normalize_date(value)
     if iso is None:
-        raise QAError(f"{flag} {value!r} is not a date: use YYYY-MM-DD")
+        raise BadOption(f"{flag} {value!r} is not a date: use YYYY-MM-DD")
     return iso
 
 
@@ -163,7 +163,9 @@ def index(
     if len(report.skipped) > 20:
         typer.echo(f"... and {len(report.skipped) - 20} more skipped", err=True)
     stats = qa.stats()
-    typer.echo(f"{report.summary()}; the index holds {stats.articles} articles, {stats.chunks} chunks")
+    typer.echo(
+        f"{report.summary()}; the index holds {plural(stats.articles, 'article')}, {plural(stats.chunks, 'chunk')}"
+    )
 
 
 class _NoBar:
@@ -221,7 +223,7 @@ def _ask_many(qa, file: Path | None, k: int, dates: dict[str, str | None]) -> No
         try:
             lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError as exc:
-            raise QAError(f"cannot read {file}: {exc.strerror or exc}") from None
+            raise BadOption(f"cannot read {file}: {exc.strerror or exc}") from None
     else:
         lines = sys.stdin
     from qa.core import settle_heap
@@ -314,7 +316,8 @@ def articles(as_json: Json = False, index_dir: IndexDir = Path("index")) -> None
         )
     stats = qa.stats()
     typer.echo(
-        f"{stats.articles} articles, {stats.chunks} chunks, model {stats.model} ({stats.precision} passages)"
+        f"{plural(stats.articles, 'article')}, {plural(stats.chunks, 'chunk')}, model {stats.model}"
+        f" ({stats.precision} passages)"
     )
 
 
@@ -332,6 +335,8 @@ def remove(
     """
     report = _qa(index_dir).remove(targets)
     typer.echo(report.summary())
+    for note in report.notes:
+        typer.echo(f"note: {safe(note)}", err=True)
 
 
 @app.command("eval")

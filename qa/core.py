@@ -60,6 +60,15 @@ _ANAPHORA = re.compile(
 )
 
 
+def _nothing_to_answer_from(store: Store, since: str | None, until: str | None) -> str:
+    """Why no passage came back: an empty index, or dates that leave none."""
+    if store.counts()[0] == 0:
+        return "The index holds no articles yet: add some with qa index PATH (ctrl+r in the terminal UI)."
+    if since or until:
+        return "No indexed article is dated within --since / --until (undated articles are left out too)."
+    return "The indexed articles hold nothing related to this question."
+
+
 def looks_like_followup(question: str) -> bool:
     """Short, or leaning on an earlier question ("and how many did NATO have?", "when was it released?")."""
     words = question.split()
@@ -186,6 +195,8 @@ class QA:
     ) -> list[Hit]:
         from qa.retrieve import retrieve, to_hit
 
+        if not query.strip():
+            raise BadQuestion('the search is empty: type some words, e.g. qa search "NATO training mission"')
         query = clean_question(query)
         with self._lock:
             store, vectors, embedder, _ = self._reader()
@@ -248,6 +259,8 @@ class QA:
             retrieved = time.perf_counter()
             # A follow-up is searched with the previous question too, but only its own words say "not".
             answer = compose(query, vector, candidates, sentence_embedder.encode, negated=asks_negated(shown))
+            if not candidates:
+                answer.text = _nothing_to_answer_from(store, since, until)
             done = time.perf_counter()
         answer.question = shown
         answer.timings_ms = {
@@ -336,8 +349,19 @@ class QA:
         """Remove articles by id or by the file or folder they came from."""
         from qa.indexer import run_remove
 
+        folders = self.sources() or []
         report = run_remove(self.index_dir, list(targets))
         self.close()
+        for target in targets:
+            path = os.path.abspath(target)
+            inside = next(
+                (f for f in folders if path != f and path.startswith(f.rstrip(os.sep) + os.sep)), None
+            )
+            if inside is not None:
+                report.notes.append(
+                    f"{target} is in the indexed folder {inside}: the next qa index of it adds the file again;"
+                    " move or delete the file to keep it out"
+                )
         return report
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""Make article text safe to show in a terminal: no escape sequences, no control characters."""
+"""Text for the terminal: article text made safe to show (no escape sequences or control characters), counts."""
 
 from __future__ import annotations
 
@@ -14,3 +14,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def safe(text: str) -> str:
     """Text with escape sequences and control characters removed (newlines and tabs kept)."""
     return _CONTROL.sub("", _ANSI.sub("", text))
+
+
+def plural(n: int, word: str) -> str:
+    """ "1 article", "2 articles"."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

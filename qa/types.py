@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from qa.text import plural
+
 
 @dataclass(frozen=True)
 class Article:
@@ -130,6 +132,7 @@ class IndexReport:
     chunks_embedded: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what the user should know, one line each
 
     def summary(self) -> str:
         parts = [
@@ -137,7 +140,7 @@ class IndexReport:
             f"{self.changed} changed",
             f"{self.removed} removed",
             f"{self.unchanged} unchanged",
-            f"{self.chunks_embedded} chunks embedded",
+            f"{plural(self.chunks_embedded, 'chunk')} embedded",
         ]
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped")

@@ -75,7 +75,7 @@ def test_index_summary_and_unchanged_rerun(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     first = runner.invoke(app, ["index", str(articles), "--index-dir", str(index_dir)])
     assert first.exit_code == 0, first.output
-    assert "1 new" in first.stdout and "1 articles" in first.stdout
+    assert "1 new" in first.stdout and "holds 1 article," in first.stdout
     again = runner.invoke(app, ["index", str(articles), "--index-dir", str(index_dir)])
     assert "0 new, 0 changed, 0 removed, 1 unchanged, 0 chunks embedded" in again.stdout
 
@@ -119,6 +119,20 @@ def test_index_without_paths_refreshes_what_was_indexed_not_the_samples(tmp_path
     # Removed by path, it is forgotten: the index is then refreshed from nothing, and stays empty.
     assert runner.invoke(app, ["remove", str(articles), "--index-dir", index_dir]).exit_code == 0
     assert "holds 0 articles" in runner.invoke(app, ["index", "--index-dir", index_dir]).stdout
+    empty = runner.invoke(app, ["ask", "When did the bridge open?", "--index-dir", index_dir])
+    assert "The index holds no articles yet: add some with qa index PATH" in empty.stdout
+
+
+def test_removing_a_file_of_an_indexed_folder_says_it_comes_back(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for name in ("a", "b"):
+        (articles / f"{name}.txt").write_text(f"Story {name}\n\nThe story {name} happened in May.\n")
+    index_dir = str(tmp_path / "index")
+    assert runner.invoke(app, ["index", str(articles), "--index-dir", index_dir]).exit_code == 0
+    removed = runner.invoke(app, ["remove", str(articles / "a.txt"), "--index-dir", index_dir])
+    assert "1 removed" in removed.stdout
+    assert removed.stderr.startswith(f"note: {articles / 'a.txt'} is in the indexed folder {articles}")
 
 
 def test_naming_a_folder_another_way_embeds_nothing_again(
@@ -129,7 +143,7 @@ def test_naming_a_folder_another_way_embeds_nothing_again(
     (articles / "a.txt").write_text("Bridge opens\n\nThe harbor bridge opened in May.\n", encoding="utf-8")
     index_dir = str(tmp_path / "index")
     monkeypatch.chdir(tmp_path)
-    assert "1 chunks embedded" in runner.invoke(app, ["index", "news", "--index-dir", index_dir]).stdout
+    assert "1 chunk embedded" in runner.invoke(app, ["index", "news", "--index-dir", index_dir]).stdout
     again = runner.invoke(app, ["index", str(articles), "--index-dir", index_dir]).stdout
     assert "0 changed" in again and "0 chunks embedded" in again, again
     # A new title around the same text is stored and searched without embedding anything.
@@ -168,6 +182,9 @@ def test_odd_options_are_one_line_errors(seed_index: Path, tmp_path: Path) -> No
         (["ask", SEED_QUESTION, "--since", "2024-12-01", "--until", "2024-01-01"], "is after --until"),
         (["search", "NATO", "--since", "2024-12-01", "--until", "2024-01-01"], "is after --until"),
         (["ask", SEED_QUESTION, "--file", str(questions)], "not both"),
+        (["search", "  "], "the search is empty"),
+        (["ask", SEED_QUESTION, "--since", "2024-13-45"], "is not a date"),
+        (["ask", "--file", str(tmp_path / "missing.txt")], "cannot read"),
     ):
         result = runner.invoke(app, [*args, "--index-dir", str(seed_index)])
         assert result.exit_code == 2, args

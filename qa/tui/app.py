@@ -57,7 +57,7 @@ class QAApp(App[None]):
             "ctrl+r",
             "reindex",
             "Re-index",
-            tooltip="Index articles in the background (the sample articles by default)",
+            tooltip="Index articles in the background (those indexed before, or the sample articles)",
         ),
         Binding(
             "ctrl+t", "toggle_theme", "Theme", show=False, tooltip="Switch between the light and dark themes"
@@ -263,7 +263,7 @@ class QAApp(App[None]):
     # -- actions ------------------------------------------------------------------------------------
 
     def action_reindex(self) -> None:
-        """Ask what to index (the sample articles by default), then index it in a worker."""
+        """Ask what to index (what was indexed before, else the sample articles), then index it in a worker."""
         if self.indexing:
             self.notify("Indexing is already running.", severity="warning")
             return

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Header, Input
 from qa.conversations import Turn
 from qa.errors import QAError
 from qa.export import conversation_to_markdown, default_file_name, turn_to_markdown
+from qa.text import plural
 from qa.tui import render
 from qa.tui.widgets import (
     ConversationView,
@@ -129,7 +130,9 @@ class ChatScreen(Screen[None]):
             # A new user's next step is the button; once there are articles, it is the question.
             (self.query_one("#index-seeds") if empty else self.question_input).focus()
         if stats is not None:
-            self.sub_title = f"{render.plural(stats.articles, 'article')} · {render.plural(stats.chunks, 'chunk')} · {stats.model}"
+            self.sub_title = (
+                f"{plural(stats.articles, 'article')} · {plural(stats.chunks, 'chunk')} · {stats.model}"
+            )
         else:
             self.sub_title = {"empty": "no articles indexed", "error": "index unavailable"}.get(
                 app.phase, "opening the index…"
@@ -152,7 +155,7 @@ class ChatScreen(Screen[None]):
         if app.phase in ("starting", "loading"):
             text = "Loading the model and the index…"
             if waiting:
-                text += f" {render.plural(waiting, 'question')} will be answered when it is ready"
+                text += f" {plural(waiting, 'question')} will be answered when it is ready"
             else:
                 text += " you can type your question now"
             bar.set_text(text, busy=True)
@@ -362,7 +365,7 @@ class ChatScreen(Screen[None]):
             return
         record = Turn(question=turn.question, answer=turn.answer.to_dict(), passages=turn.passages)
         self.app.copy_to_clipboard(turn_to_markdown(record))
-        self.notify(f"Copied the answer and {render.plural(len(turn.answer.citations), 'source')}.")
+        self.notify(f"Copied the answer and {plural(len(turn.answer.citations), 'source')}.")
 
     def action_export(self) -> None:
         records = self._records()
@@ -389,7 +392,7 @@ class ChatScreen(Screen[None]):
         except OSError as exc:
             self.notify(f"Could not write {path}: {exc.strerror or exc}", severity="error")
             return None
-        self.notify(f"Exported {render.plural(len(records), 'answer')} to {path}")
+        self.notify(f"Exported {plural(len(records), 'answer')} to {path}")
         return path
 
     def action_conversations(self) -> None:

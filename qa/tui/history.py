@@ -12,6 +12,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from qa.conversations import ConversationInfo, ConversationStore
+from qa.text import plural
 from qa.tui import render
 from qa.tui.dialogs import ConfirmDialog
 
@@ -61,7 +62,7 @@ class ConversationsScreen(Screen[int | None]):
                 (render.oneline(info.title), "bold"),
                 ("  (open)" if info.id == self.current else "", "$text-accent"),
                 "\n",
-                (f"{local_time(info.updated)} · {render.plural(info.turns, 'question')}", render.DIM_STYLE),
+                (f"{local_time(info.updated)} · {plural(info.turns, 'question')}", render.DIM_STYLE),
             )
             options.add_option(Option(label, id=str(info.id)))
         options.highlighted = max(0, min(keep or 0, len(self.items) - 1))

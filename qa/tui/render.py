@@ -160,7 +160,3 @@ def seconds(ms: float | None) -> str:
     if ms is None:
         return "–"
     return f"{ms / 1000:.2f} s" if ms < 10_000 else f"{ms / 1000:.0f} s"
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -15,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from qa.text import plural
 from qa.tui import render
 from qa.types import Answer, Citation
 
@@ -162,9 +163,9 @@ class TurnView(Widget):
         if self.show_timings:
             parts.append((render.seconds(answer.timings_ms.get("total")), render.DIM_STYLE))
             parts.append((" · ", render.DIM_STYLE))
-        parts.append((f"drew on {render.plural(self.passages, 'passage')}", render.DIM_STYLE))
+        parts.append((f"drew on {plural(self.passages, 'passage')}", render.DIM_STYLE))
         parts.append((" · ", render.DIM_STYLE))
-        parts.append((render.plural(len(answer.citations), "source"), render.DIM_STYLE))
+        parts.append((plural(len(answer.citations), "source"), render.DIM_STYLE))
         return Content.assemble(*parts)
 
     # -- layout -----------------------------------------------------------------------------------
