@@ -229,6 +229,8 @@ def _read_text(path: Path) -> Article | Skipped:
     if not text:
         return Skipped(str(path), "empty file")
     title = _short_title(_meta_str(meta.get("title"))) or _markdown_heading(text) or _first_line(text)
+    if path.suffix.lower() != ".txt":
+        text = plain_markdown(text)
     return Article(
         id=_path_id(path),
         title=title or path.stem,
@@ -296,6 +298,32 @@ def _meta_str(value: object) -> str:
 
 _HEADING = re.compile(r"#[ \t]+(?P<text>.*?)(?:[ \t]+#+)?[ \t]*")
 _FENCE = re.compile(r"[ ]{0,3}(```|~~~)")
+
+
+_MD_HEADING = re.compile(r"^[ ]{0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+_MD_QUOTE = re.compile(r"^[ ]{0,3}(?:>[ \t]?)+")
+_MD_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_MD_EMPHASIS = re.compile(
+    r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])|(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])"
+)
+
+
+def plain_markdown(text: str) -> str:
+    """Markdown's heading, quote and emphasis marks taken out, so citations and snippets read as prose
+    ("# Budget approved" -> "Budget approved", "**Updated: May 2**" -> "Updated: May 2"). Code blocks and
+    links are kept as they are."""
+    out = []
+    in_fence = False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence:
+            line = _MD_HEADING.sub(r"\1", line)
+            line = _MD_QUOTE.sub("", line)
+            line = _MD_STRONG.sub(r"\2", line)
+            line = _MD_EMPHASIS.sub(lambda m: m.group(1) or m.group(2), line)
+        out.append(line)
+    return "\n".join(out)
 
 
 def _markdown_heading(text: str) -> str:

@@ -119,7 +119,7 @@ def test_md_front_matter_and_heading(tmp_path: Path) -> None:
     assert article.title == "Front Matter Title"
     assert article.date == "2022-06-16"
     assert article.url == "https://example.com/a"
-    assert article.text == "# Heading Title\n\nBody text here."
+    assert article.text == "Heading Title\n\nBody text here."  # Markdown marks out: citations read as prose
 
 
 def test_md_title_from_first_heading(tmp_path: Path) -> None:
@@ -130,6 +130,22 @@ def test_md_title_from_first_heading(tmp_path: Path) -> None:
     assert isinstance(article, Article)
     assert article.title == "Real Heading"
     assert article.text.startswith("Intro line")
+
+
+def test_markdown_marks_are_taken_out_of_the_text_but_not_out_of_code_or_words(tmp_path: Path) -> None:
+    path = tmp_path / "story.md"
+    path.write_text(
+        "# Budget approved #\n\n**Updated: May 2, 2024**\n\n> The council *finally* agreed, said __one__ member.\n\n"
+        "```\n# a comment, **kept**\n```\n\nSee snake_case_name and 2*3*4 and [the plan](https://x.org/plan).\n",
+        encoding="utf-8",
+    )
+    article = _read_one(path)
+    assert isinstance(article, Article) and article.title == "Budget approved"
+    assert article.text == (
+        "Budget approved\n\nUpdated: May 2, 2024\n\nThe council finally agreed, said one member.\n\n"
+        "```\n# a comment, **kept**\n```\n\nSee snake_case_name and 2*3*4 and [the plan](https://x.org/plan)."
+    )
+    assert article.date == "2024-05-02"
 
 
 def test_md_invalid_front_matter_is_kept_as_text(tmp_path: Path) -> None:
