@@ -791,6 +791,7 @@ def test_snippet_and_article_highlight_the_cited_span_even_with_escapes() -> Non
     assert spans == ["There were 8,892 troops."] and "\x1b" not in view.body.plain
     snippet = render.snippet_content(citation)
     assert [snippet.plain[s.start : s.end] for s in snippet.spans] == ["There were 8,892 troops."]
+    assert snippet.plain.startswith("Intro")  # the article's start: no "…" before it
     # A long lead is cut to about a line, so the cited sentence shows near the top of a short pane.
     lead = "Officials spoke at length about training, budgets and the wider coalition in the region. " * 3
     long = Citation(

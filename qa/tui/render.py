@@ -95,9 +95,10 @@ def snippet_content(citation: Citation) -> Content:
         found = snippet.find(citation.sentence)
         start, end = (found, found + len(citation.sentence)) if found >= 0 else (0, 0)
     before, cited, after = (" ".join(part.split()) for part in split_span(snippet, start, end))
+    cut = citation.snippet_start > 0  # the snippet starts inside the article
     if len(before) > SNIPPET_LEAD_CHARS:  # the cited sentence near the top, also in a short pane
-        before = before[-SNIPPET_LEAD_CHARS:].partition(" ")[2]
-    before = f"… {before.strip()} " if before.strip() else ""
+        before, cut = before[-SNIPPET_LEAD_CHARS:].partition(" ")[2], True
+    before = f"{'… ' if cut else ''}{before.strip()} " if before.strip() else ""
     after = f" {after.strip()} …" if after.strip() else ""
     return highlighted(before, cited, after)
 
