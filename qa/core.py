@@ -78,11 +78,17 @@ def looks_like_followup(question: str) -> bool:
 
 
 def _answers_own_words(question: str, answer: Answer) -> bool:
+    """The follow-up's answer holds one of its own key words, or, when it has none ("and when?"), the
+    kind of thing it asks for; "and why?" cannot be checked, and would repeat the previous answer."""
+    from qa.evidence import answer_type, type_match
     from qa.terms import keywords, stem
 
     own = {stem(w) for w in keywords(question)}
+    if not own:
+        kind = answer_type(question)
+        return kind is not None and any(type_match(kind, c.sentence) for c in answer.citations)
     cited = {stem(w) for c in answer.citations for w in keywords(c.sentence)}
-    return not own or bool(own & cited)
+    return bool(own & cited)
 
 
 class QA:

@@ -118,6 +118,11 @@ def test_a_follow_up_reads_its_negation_from_its_own_words(seed_qa: QA) -> None:
     assert followup.found and "January" in followup.text
 
 
+def test_a_follow_up_that_cannot_be_checked_does_not_repeat_the_previous_answer(seed_qa: QA) -> None:
+    # "and why?" has no word of its own and asks for no kind of thing that could be checked.
+    assert not seed_qa.ask("and why?", context=SEED_QUESTION).found
+
+
 def test_share_buttons_never_reach_answers(seed_qa: QA) -> None:
     for question in ("Share on Facebook", "Where can I share this on Twitter?"):
         answer = seed_qa.ask(question)
