@@ -127,9 +127,9 @@ def best_sentence(
 
     A "did not" question passes over a best sentence that says nothing negative for one within
     NEGATION_MARGIN that does ("Iceland did not take part in the talks." below the headline "Talks on
-    fishing quotas collapse"). A headline gives way to a sentence within EXTRA_MARGIN that answers: it says
-    the same with the names and numbers ("Finance Minister Henrik Aalto refused to raise the fuel tax on
-    Monday" for "Finance Minister Refuses to Raise Fuel Tax"), and as an extra it would repeat the headline.
+    fishing quotas collapse"). A headline gives way to the best sentence within EXTRA_MARGIN that answers:
+    most often the one that says it in full ("Finance Minister Henrik Aalto refused to raise the fuel tax on
+    Monday" for "Finance Minister Refuses to Raise Fuel Tax"), which as an extra would repeat the headline.
     """
     best = scored[0]
     if negated and not answers(best, negated, threshold):

@@ -311,7 +311,7 @@ def articles(as_json: Json = False, index_dir: IndexDir = Path("index")) -> None
     id_width = max((len(safe(str(row["id"]))) for row in rows), default=0)
     for row in rows:
         typer.echo(
-            f"{safe(str(row['id'])):<{id_width}}  {row['date'] or '':<10}  {row['chunks']:>4} chunks  "
+            f"{safe(str(row['id'])):<{id_width}}  {row['date'] or '':<10}  {plural(row['chunks'], 'chunk'):>10}  "
             f"{safe(str(row['title']))}"
         )
     stats = qa.stats()

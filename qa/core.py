@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from qa.errors import BadQuestion, IndexProblem, MissingPath
-from qa.store import REBUILD_HINT, Store, index_precision, load_vectors, rebuild_hint
+from qa.errors import BadOption, BadQuestion, IndexProblem, MissingPath
+from qa.store import REBUILD_HINT, Store, index_precision, load_vectors, rebuild_hint, recorded_sources
 from qa.types import Answer, Article, Hit, IndexReport, IndexStats, Skipped
 
 DEFAULT_INDEX_DIR = Path("index")
@@ -314,13 +314,23 @@ class QA:
             raise MissingPath(f"no such file or folder: {missing[0]}{more}; nothing was indexed")
         gone: list[str] = []
         if not paths:  # refresh what the index was built from; a new index gets the sample articles
-            sources = self.sources()
-            if sources is None:  # a new index (or one from before qa remembered its sources)
+            sources, articles = recorded_sources(self.index_dir)
+            if sources is None and articles:
+                raise BadOption(
+                    "this index does not record which files and folders it was built from"
+                    " (it is older than that): name them once, as in qa index PATH..."
+                )
+            if sources is None:
                 paths = [default_seeds_dir()]
             else:
                 paths = [s for s in sources if os.path.lexists(s)]
                 gone = [s for s in sources if not os.path.lexists(s)]
-        if not paths:  # all its folders are gone or were removed: nothing to refresh, nothing to remove
+            if gone and rebuild:  # a rebuild keeps only what it reads: their articles would be lost
+                raise MissingPath(
+                    f"cannot rebuild: {gone[0]} is gone and its articles would be lost;"
+                    " reconnect it, or qa remove it first"
+                )
+        if not paths and not rebuild:  # all its folders are gone or were removed: nothing to refresh
             report = IndexReport()
         else:
             report = run_index(
@@ -340,16 +350,9 @@ class QA:
 
     def sources(self) -> list[str] | None:
         """The files and folders indexed so far (`qa index` with no paths refreshes them); None when the
-        index has none on record (a new one, or one built before qa kept them)."""
-        if not self.exists():
-            return None
-        with self._lock:
-            try:
-                manifest = self._open_store().manifest
-            except IndexProblem:  # unreadable: `qa index` reports why
-                return None
-            sources = manifest.get("sources")
-            return None if sources is None else [str(s) for s in sources]
+        index has none on record (a new one, or one built before qa kept them). Does not wait for a
+        question being answered: the terminal UI asks on its main thread."""
+        return recorded_sources(self.index_dir)[0]
 
     def remove(self, targets: Sequence[str]) -> IndexReport:
         """Remove articles by id or by the file or folder they came from."""
@@ -359,7 +362,9 @@ class QA:
         report = run_remove(self.index_dir, list(targets))
         self.close()
         for target in targets:
-            path = os.path.abspath(target)
+            if not os.path.exists(target):  # an article id, or a file already gone: it cannot come back
+                continue
+            path = os.path.realpath(target)
             inside = next(
                 (f for f in folders if path != f and path.startswith(f.rstrip(os.sep) + os.sep)), None
             )

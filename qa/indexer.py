@@ -268,20 +268,20 @@ class _Indexer:
             try:
                 store.clear()
                 self._write_manifest()
+                self._remember_sources(paths)
                 self.vectors = VectorIndex.empty(self.embedder.dim)
                 self._ingest(paths)
-                self._remember_sources(paths)
                 self._finish()
             except BaseException:
                 store.conn.execute("ROLLBACK")
                 raise
         else:
-            with store.transaction():
+            with store.transaction():  # sources first: an interrupted run is resumed by `qa index` alone
                 self._write_manifest()
+                self._remember_sources(paths)
             self.vectors = self._reconciled_vectors()
             self._ingest(paths)
             with store.transaction():
-                self._remember_sources(paths)
                 self._finish()
         self._remove_stale_files()
         self.report.seconds = time.perf_counter() - started
@@ -365,7 +365,7 @@ class _Indexer:
             for item in read_file(path):
                 if isinstance(item, Skipped):
                     self.report.skipped.append(item)
-                    if item.source == str(path):
+                    if item.source == str(Path(path).absolute()):  # the file itself, not one line of it
                         failed_origins.add(origin)
                     continue
                 if item.id in seen:

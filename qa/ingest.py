@@ -151,7 +151,7 @@ def read_file(path: Path) -> Iterator[Article | Skipped]:
     Sources are absolute paths: a citation must lead to its file from any working folder, and naming a folder
     another way ("news", "./news", "/home/me/news") must not make its articles look changed.
     """
-    path = Path(os.path.abspath(path))
+    path = Path(path).absolute()  # not abspath: "link/.." must stay a path through the symlink
     suffix = path.suffix.lower()
     try:
         problem = _precheck(path, suffix)
@@ -214,7 +214,7 @@ def decode_text(data: bytes) -> str | None:
     except UnicodeDecodeError:
         pass
     text = data.decode("utf-8", errors="replace")
-    damaged = text.count("\ufffd")
+    damaged = text.count("\ufffd") - data.count("\ufffd".encode())  # replacements, not U+FFFD written in it
     if sum(ch > "\x7f" for ch in text) - damaged >= damaged:
         return text  # UTF-8 (as many valid multi-byte characters as bad bytes, or more) with some damage
     return data.decode("cp1252", errors="replace")  # (five bytes cp1252 leaves undefined become U+FFFD)
@@ -230,7 +230,7 @@ def _read_text(path: Path) -> Article | Skipped:
         return Skipped(str(path), "empty file")
     title = _short_title(_meta_str(meta.get("title"))) or _markdown_heading(text) or _first_line(text)
     if path.suffix.lower() != ".txt":
-        text = plain_markdown(text)
+        text, title = plain_markdown(text), plain_markdown(title)
     return Article(
         id=_path_id(path),
         title=title or path.stem,
@@ -302,26 +302,38 @@ _FENCE = re.compile(r"[ ]{0,3}(```|~~~)")
 
 _MD_HEADING = re.compile(r"^[ ]{0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 _MD_QUOTE = re.compile(r"^[ ]{0,3}(?:>[ \t]?)+")
-_MD_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_MD_EMPHASIS = re.compile(
-    r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])|(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])"
+# Marks around words only: "2**10", "__init__", "Rated *****" and "a*b*c" keep theirs.
+_MD_STRONG = re.compile(
+    r"(?<![\w*])\*\*(?=[^\s*])(.+?)(?<=[^\s*])\*\*(?![\w*])|(?<![\w_])__(?=[^\s_])(.+?)(?<=[^\s_])__(?![\w_])"
 )
+_MD_EMPHASIS = re.compile(
+    r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![\w*])|(?<![\w_])_(?=[^\s_])([^_\n]+?)(?<=[^\s_])_(?![\w_])"
+)
+# Left as written: inline code, link targets and bare addresses.
+_MD_LITERAL = re.compile(r"`[^`\n]*`|\]\([^)\n]*\)|<?https?://[^\s>]+>?")
+
+
+def _plain_span(text: str) -> str:
+    text = _MD_STRONG.sub(lambda m: m.group(1) or m.group(2), text)
+    return _MD_EMPHASIS.sub(lambda m: m.group(1) or m.group(2), text)
 
 
 def plain_markdown(text: str) -> str:
     """Markdown's heading, quote and emphasis marks taken out, so citations and snippets read as prose
-    ("# Budget approved" -> "Budget approved", "**Updated: May 2**" -> "Updated: May 2"). Code blocks and
-    links are kept as they are."""
+    ("# Budget approved" -> "Budget approved", "**Updated: May 2**" -> "Updated: May 2"). Code (blocks and
+    inline), link targets and addresses are kept as they are."""
     out = []
     in_fence = False
     for line in text.split("\n"):
         if _FENCE.match(line):
             in_fence = not in_fence
         elif not in_fence:
-            line = _MD_HEADING.sub(r"\1", line)
-            line = _MD_QUOTE.sub("", line)
-            line = _MD_STRONG.sub(r"\2", line)
-            line = _MD_EMPHASIS.sub(lambda m: m.group(1) or m.group(2), line)
+            line = _MD_QUOTE.sub("", _MD_HEADING.sub(r"\1", line))
+            parts, last = [], 0
+            for literal in _MD_LITERAL.finditer(line):
+                parts += [_plain_span(line[last : literal.start()]), literal.group(0)]
+                last = literal.end()
+            line = "".join([*parts, _plain_span(line[last:])])
         out.append(line)
     return "\n".join(out)
 

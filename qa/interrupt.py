@@ -35,7 +35,9 @@ def exiting() -> None:
     """The interrupt is handled and the process is on its way out: ignore another Ctrl-C.
 
     A second KeyboardInterrupt while Python waits for the embedding threads at exit left them running into
-    the interpreter's teardown ("terminate called without an active exception", exit 134).
+    the interpreter's teardown ("terminate called without an active exception", exit 134). The wait is
+    short (each thread finishes the passage it is on); a handler of our own instead of SIG_IGN would be
+    reset to the default by Python's shutdown, and a late Ctrl-C would then kill the process.
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -136,6 +136,25 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
+def recorded_sources(index_dir: Path) -> tuple[list[str] | None, int]:
+    """(the files and folders the index records as indexed, or None if it records none; its article count),
+    read straight from the database: also from an index that needs a rebuild (another format or model),
+    whose sources the rebuild must keep. (None, 0) when there is no readable database."""
+    path = index_dir / DB_NAME
+    if not path.exists():
+        return None, 0
+    try:
+        conn = _connect(path, readonly=True)
+        try:
+            row = conn.execute("SELECT value FROM manifest WHERE key = 'sources'").fetchone()
+            articles = int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+        finally:
+            conn.close()
+        return (None if row is None else [str(s) for s in json.loads(row[0])]), articles
+    except (sqlite3.Error, ValueError, TypeError):
+        return None, 0
+
+
 class Store:
     """Metadata, spans and vectors of one index folder."""
 

@@ -16,6 +16,7 @@ from qa.ingest import (
     iter_articles,
     join_pages,
     normalize_date,
+    plain_markdown,
     read_file,
 )
 from qa.types import Article, Skipped
@@ -146,6 +147,8 @@ def test_markdown_marks_are_taken_out_of_the_text_but_not_out_of_code_or_words(t
         "```\n# a comment, **kept**\n```\n\nSee snake_case_name and 2*3*4 and [the plan](https://x.org/plan)."
     )
     assert article.date == "2024-05-02"
+    for kept in ("2**10 is 1024", "Rated *****", "use `__init__` here", "[doc](https://x.org/a_b_/_c_)"):
+        assert plain_markdown(kept) == kept, kept
 
 
 def test_md_invalid_front_matter_is_kept_as_text(tmp_path: Path) -> None:

@@ -309,7 +309,7 @@ class ChatScreen(Screen[None]):
 
     @on(WelcomeView.IndexSeeds)
     def _index_seeds(self) -> None:
-        self.app.start_index(None)
+        self.app.action_index_seeds()
 
     def on_paste(self, event: events.Paste) -> None:
         """Pasting while the answers or sources have the focus goes to the question box, as typing does."""

@@ -97,7 +97,8 @@ def snippet_content(citation: Citation) -> Content:
     before, cited, after = (" ".join(part.split()) for part in split_span(snippet, start, end))
     cut = citation.snippet_start > 0  # the snippet starts inside the article
     if len(before) > SNIPPET_LEAD_CHARS:  # the cited sentence near the top, also in a short pane
-        before, cut = before[-SNIPPET_LEAD_CHARS:].partition(" ")[2], True
+        lead = before[-SNIPPET_LEAD_CHARS:]
+        before, cut = (lead.partition(" ")[2] or lead), True
     before = f"{'… ' if cut else ''}{before.strip()} " if before.strip() else ""
     after = f" {after.strip()} …" if after.strip() else ""
     return highlighted(before, cited, after)
