@@ -318,16 +318,25 @@ def _plain_span(text: str) -> str:
     return _MD_EMPHASIS.sub(lambda m: m.group(1) or m.group(2), text)
 
 
+def _prose_lines(text: str) -> Iterator[tuple[str, bool]]:
+    """Each line of Markdown, and whether it is prose: fence lines and fenced code are not (there `#`
+    starts a comment and `**` is an operator)."""
+    in_fence = False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            yield line, False
+        else:
+            yield line, not in_fence
+
+
 def plain_markdown(text: str) -> str:
     """Markdown's heading, quote and emphasis marks taken out, so citations and snippets read as prose
     ("# Budget approved" -> "Budget approved", "**Updated: May 2**" -> "Updated: May 2"). Code (blocks and
     inline), link targets and addresses are kept as they are."""
     out = []
-    in_fence = False
-    for line in text.split("\n"):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        elif not in_fence:
+    for line, prose in _prose_lines(text):
+        if prose:
             line = _MD_QUOTE.sub("", _MD_HEADING.sub(r"\1", line))
             parts, last = [], 0
             for literal in _MD_LITERAL.finditer(line):
@@ -340,12 +349,8 @@ def plain_markdown(text: str) -> str:
 
 def _markdown_heading(text: str) -> str:
     """Text of the first `# ` heading outside fenced code blocks (where `#` starts a comment)."""
-    in_fence = False
-    for line in text.split("\n"):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        match = None if in_fence else _HEADING.fullmatch(line)
+    for line, prose in _prose_lines(text):
+        match = _HEADING.fullmatch(line) if prose else None
         if match and match["text"].strip():
             return _short_title(match["text"])
     return ""
