@@ -356,7 +356,7 @@ class QA:
 
     def remove(self, targets: Sequence[str]) -> IndexReport:
         """Remove articles by id or by the file or folder they came from."""
-        from qa.indexer import run_remove
+        from qa.indexer import path_within, run_remove
 
         folders = self.sources() or []
         report = run_remove(self.index_dir, list(targets))
@@ -365,9 +365,7 @@ class QA:
             if not os.path.exists(target):  # an article id, or a file already gone: it cannot come back
                 continue
             path = os.path.realpath(target)
-            inside = next(
-                (f for f in folders if path != f and path.startswith(f.rstrip(os.sep) + os.sep)), None
-            )
+            inside = next((f for f in folders if path_within(path, f)), None)
             if inside is not None:
                 report.notes.append(
                     f"{target} is in the indexed folder {inside}: the next qa index of it adds the file again;"

@@ -156,6 +156,11 @@ def run_remove(index_dir: Path, targets: Sequence[str]) -> IndexReport:
             store.close()
 
 
+def path_within(path: str, folder: str) -> bool:
+    """`path` lies inside `folder` (both absolute; not `folder` itself)."""
+    return path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def check_precision(precision: str | None) -> None:
     if precision is not None and precision not in MODEL_FILES:
         raise BadOption(f"--precision must be one of {', '.join(sorted(MODEL_FILES))}, not '{precision}'")
@@ -299,9 +304,7 @@ class _Indexer:
         """A file or folder removed by path is no longer refreshed by `qa index` (caller's transaction)."""
         removed = [str(Path(t).resolve()) for t in targets]
         known = list(self.store.manifest.get("sources", []))
-        kept = [
-            s for s in known if not any(s == r or s.startswith(r.rstrip(os.sep) + os.sep) for r in removed)
-        ]
+        kept = [s for s in known if not any(s == r or path_within(s, r) for r in removed)]
         if kept != known:
             self.store.set_manifest(sources=kept)
 
