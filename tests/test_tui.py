@@ -70,6 +70,13 @@ async def ask(pilot: Pilot[None], app: QAApp, question: str) -> TurnView:
     return app.chat.conversation.turns[-1]
 
 
+async def browse_answers(pilot: Pilot[None], app: QAApp) -> None:
+    """Ask the seed question, then press escape to browse the answers (the conversation has the focus)."""
+    await ask(pilot, app, SEED_QUESTION)
+    await pilot.press("escape")
+    assert app.focused is app.chat.conversation
+
+
 def send_burst(app: QAApp, keys: list[str]) -> None:
     """Keys as a terminal sends keys that arrive in one read (ssh, a script, a fast typist): all at
     once, without waiting for the app between them. A key is a character or "enter"."""
@@ -245,9 +252,7 @@ async def test_a_quick_answer_goes_up_with_its_question_and_a_slow_one_says_answ
 async def test_typing_while_browsing_answers_goes_to_the_question_box(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:
-        await ask(pilot, app, SEED_QUESTION)
-        await pilot.press("escape")
-        assert app.focused is app.chat.conversation
+        await browse_answers(pilot, app)
         await pilot.press("w", "h", "o")
         assert app.focused is app.chat.question_input
         assert app.chat.question_input.value == "who"
@@ -270,9 +275,7 @@ async def test_questions_typed_in_one_burst_stay_apart(make_app) -> None:
 async def test_a_burst_typed_while_browsing_answers_all_goes_to_the_question_box(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:
-        await ask(pilot, app, SEED_QUESTION)
-        await pilot.press("escape")
-        assert app.focused is app.chat.conversation
+        await browse_answers(pilot, app)
         send_burst(app, list("Why 2022?"))  # "2" opens source 2 and "?" the help when browsing
         await wait_for(pilot, lambda: app.chat.question_input.value == "Why 2022?", 5)
         assert app.screen is app.chat and app.focused is app.chat.question_input
@@ -369,9 +372,7 @@ async def test_arrow_keys_scroll_through_an_answer_taller_than_the_view_before_m
 async def test_pasting_while_browsing_answers_goes_to_the_question_box(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:
-        await ask(pilot, app, SEED_QUESTION)
-        await pilot.press("escape")
-        assert app.focused is app.chat.conversation
+        await browse_answers(pilot, app)
         app.chat.conversation.post_message(events.Paste("Who leads\nNATO?"))
         await wait_for(pilot, lambda: app.chat.question_input.value == "Who leads NATO?", 5)
         assert app.focused is app.chat.question_input
