@@ -60,13 +60,13 @@ _ANAPHORA = re.compile(
 )
 
 
-def _nothing_to_answer_from(store: Store, since: str | None, until: str | None) -> str:
-    """Why no passage came back: an empty index, or dates that leave none."""
+def _nothing_to_answer_from(store: Store, since: str | None, until: str | None) -> str | None:
+    """Why no passage came back, when it is not the question: an empty index, or dates that leave none."""
     if store.counts()[0] == 0:
         return "The index holds no articles yet: add some with qa index PATH (ctrl+r in the terminal UI)."
     if since or until:
         return "No indexed article is dated within --since / --until (undated articles are left out too)."
-    return "The indexed articles hold nothing related to this question."
+    return None
 
 
 def looks_like_followup(question: str) -> bool:
@@ -266,7 +266,7 @@ class QA:
             # A follow-up is searched with the previous question too, but only its own words say "not".
             answer = compose(query, vector, candidates, sentence_embedder.encode, negated=asks_negated(shown))
             if not candidates:
-                answer.text = _nothing_to_answer_from(store, since, until)
+                answer.text = _nothing_to_answer_from(store, since, until) or answer.text
             done = time.perf_counter()
         answer.question = shown
         answer.timings_ms = {
