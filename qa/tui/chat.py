@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import events, on, work
+from textual import events, on
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
@@ -32,6 +34,7 @@ from qa.tui.widgets import (
 from qa.types import Answer
 
 if TYPE_CHECKING:
+    from qa.core import QA
     from qa.tui.app import QAApp
 
 # An answer quicker than this goes on the screen with its question in one frame; a slower one shows its
@@ -76,6 +79,7 @@ class ChatScreen(Screen[None]):
         self.conversation_id: int | None = None
         self._welcome_shown = False
         self._typing_to_box = False  # typing while browsing moved the focus to the question box
+        self._asker: ThreadPoolExecutor | None = None
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Header()
@@ -90,6 +94,10 @@ class ChatScreen(Screen[None]):
             id="question",
         )
         yield Footer()
+
+    def on_unmount(self) -> None:
+        if self._asker is not None:
+            self._asker.shutdown(wait=False, cancel_futures=True)
 
     def on_mount(self) -> None:
         self.sources.show(None)
@@ -247,10 +255,18 @@ class ChatScreen(Screen[None]):
             turn.set_waiting(waiting)
         self._update_status()
 
-    @work(thread=True, group="ask", exit_on_error=False)
     def _ask(self, turn: TurnView, question: str, context: str | None) -> None:
+        """Answer on the asking thread, started now: a Textual worker would start only after the event
+        loop's next turn, which first lays out and paints the emptied question box (~3-5 ms)."""
+        if self._asker is None:
+            self._asker = ThreadPoolExecutor(1, thread_name_prefix="qa-ask")
+        # In the app's context, as a worker would run (widgets find their app through it).
+        self._asker.submit(contextvars.copy_context().run, self._answer, self.app.qa, turn, question, context)
+
+    def _answer(self, qa: QA, turn: TurnView, question: str, context: str | None) -> None:
+        """On the asking thread: the answer or the error goes back to the screen as a message."""
         try:
-            answer = self.app.qa.ask(question, context=context)
+            answer = qa.ask(question, context=context)
         except QAError as exc:
             self.post_message(self.AnswerFailed(turn, str(exc)))
         except Exception as exc:
