@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 STOPWORDS = frozenset(
@@ -19,18 +20,43 @@ STOPWORDS = frozenset(
 WORD = re.compile(r"[\w'’-]+", re.UNICODE)
 
 
+def keyword(raw: str) -> str | None:
+    """One WORD match as a content word (lowercased, without quotes or "'s"), or None for a stopword."""
+    word = raw.lower().strip("'’-").replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    return word if len(word) > 1 and word not in STOPWORDS else None
+
+
 def keywords(text: str) -> list[str]:
     """Content words of a text (a question, a sentence), lowercased, in order, without duplicates."""
     seen: dict[str, None] = {}
-    for raw in WORD.findall(text.lower()):
-        word = raw.strip("'’-").replace("’", "'")
-        if word.endswith("'s"):
-            word = word[:-2]
-        if len(word) > 1 and word not in STOPWORDS:
+    for raw in WORD.findall(text):
+        if word := keyword(raw):
             seen.setdefault(word, None)
     return list(seen)
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A crude stem: the first six letters ("announced" and "announcement" meet)."""
+    """A crude stem: an inflection off, then the first six letters. "call", "calls", "called" and
+    "calling" meet, as do "vote", "voted" and "votes", and "announced" and "announcement"."""
+    for suffix, keep in _INFLECTIONS:
+        if word.endswith(suffix):
+            if len(word) - len(suffix) >= keep:
+                word = word[: -len(suffix)]
+            break
+    else:
+        if word.endswith("e") and len(word) >= 4:  # "vote" meets "voted"
+            word = word[:-1]
     return word[:6]
+
+
+def prefix_stem(word: str) -> str:
+    """The first six letters: "announced" and "announcement" meet, "call" and "calling" do not."""
+    return word[:6]
+
+
+# (suffix, letters that must remain), the first that ends a word applies: "spring", "speed", "press" and
+# "news" keep theirs.
+_INFLECTIONS = (("ing", 4), ("eed", 99), ("ed", 3), ("es", 3), ("ss", 99), ("s", 4))

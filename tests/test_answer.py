@@ -118,6 +118,12 @@ def test_a_follow_up_reads_its_negation_from_its_own_words(seed_qa: QA) -> None:
     assert followup.found and "January" in followup.text
 
 
+def test_a_follow_up_meets_its_word_in_another_form(seed_qa: QA) -> None:
+    # "call" in the follow-up, "calling" in the sentence that answers it.
+    followup = seed_qa.ask("what did it call for?", context="Who sent a letter to NATO headquarters?")
+    assert followup.found and "calling for a formal NATO mission" in followup.text
+
+
 def test_a_follow_up_that_cannot_be_checked_does_not_repeat_the_previous_answer(seed_qa: QA) -> None:
     # "and why?" has no word of its own and asks for no kind of thing that could be checked.
     assert not seed_qa.ask("and why?", context=SEED_QUESTION).found

@@ -6,12 +6,15 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+
+import pytest
 
 from qa.chunk import split_sentences
-from qa.evidence import _term_finder, passage_focus, unmet_negation
+from qa.evidence import _term_finder, found_terms, passage_focus, unmet_negation
 from qa.retrieve import Candidate, focus
 from qa.store import ChunkRow
-from qa.terms import keywords, stem
+from qa.terms import keywords, prefix_stem, stem
 from tests.conftest import ROOT, SEED_FILE, SEED_QUESTION
 
 SEED_TEXT = SEED_FILE.read_text(encoding="utf-8")
@@ -27,14 +30,29 @@ def _paragraphs() -> list[str]:
     return [p for p in SEED_TEXT.split("\n") if len(p.split()) > 12]
 
 
-def test_term_finder_finds_what_keywords_and_stem_find() -> None:
+@pytest.mark.parametrize("stemmer", [stem, prefix_stem])
+def test_term_finder_finds_what_keywords_and_stem_find(stemmer: Callable[[str], str]) -> None:
     sentences = [SEED_TEXT[s.start : s.end] for s in split_sentences(SEED_TEXT)]
-    for question in QUESTIONS:
-        terms = {stem(w) for w in keywords(question)}
+    sentences.append("Officials called for talks; the vote-counting calls and votes were 'calling' it.")
+    for question in [*QUESTIONS, "Who called the vote on the talks?"]:
+        terms = {stemmer(w) for w in keywords(question)}
         finder = _term_finder(terms)
         for sentence in sentences:
-            found = {m.group(m.lastindex or 0).lower() for m in finder.finditer(sentence)}
-            assert found == {stem(w) for w in keywords(sentence)} & terms, sentence
+            found = {term for _, term in found_terms(finder, terms, sentence, stemmer)}
+            assert found == {stemmer(w) for w in keywords(sentence)} & terms, sentence
+
+
+def test_stem_meets_inflections_but_keeps_short_and_protected_words() -> None:
+    assert {stem(w) for w in ("call", "calls", "called", "calling")} == {"call"}
+    assert {stem(w) for w in ("vote", "voted", "votes")} == {"vot"}
+    assert stem("announced") == stem("announcement")
+    assert [stem(w) for w in ("news", "spring", "speed", "press", "bus")] == [
+        "news",
+        "spring",
+        "speed",
+        "press",
+        "bus",
+    ]
 
 
 def test_the_paragraph_that_states_the_troop_count_has_the_most_focus() -> None:
