@@ -352,7 +352,10 @@ class QA:
         """The files and folders indexed so far (`qa index` with no paths refreshes them); None when the
         index has none on record (a new one, or one built before qa kept them). Does not wait for a
         question being answered: the terminal UI asks on its main thread."""
-        return recorded_sources(self.index_dir)[0]
+        try:
+            return recorded_sources(self.index_dir)[0]
+        except IndexProblem:  # the index says why when it is opened
+            return None
 
     def remove(self, targets: Sequence[str]) -> IndexReport:
         """Remove articles by id or by the file or folder they came from."""

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 DB_NAME = "qa.sqlite"
 REBUILD_HINT = "run `qa index --rebuild`"
+# An unreadable database cannot say which files and folders it was built from: they must be named.
+UNREADABLE_HINT = (
+    "run `qa index --rebuild PATH...` with the files and folders it held (the damaged file is kept)"
+)
 
 
 def rebuild_hint(*options: str) -> str:
@@ -139,7 +143,8 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
 def recorded_sources(index_dir: Path) -> tuple[list[str] | None, int]:
     """(the files and folders the index records as indexed, or None if it records none; its article count),
     read straight from the database: also from an index that needs a rebuild (another format or model),
-    whose sources the rebuild must keep. (None, 0) when there is no readable database."""
+    whose sources the rebuild must keep. (None, 0) when there is no database; IndexProblem when there is
+    one that cannot be read."""
     path = index_dir / DB_NAME
     if not path.exists():
         return None, 0
@@ -151,8 +156,8 @@ def recorded_sources(index_dir: Path) -> tuple[list[str] | None, int]:
         finally:
             conn.close()
         return (None if row is None else [str(s) for s in json.loads(row[0])]), articles
-    except (sqlite3.Error, ValueError, TypeError):
-        return None, 0
+    except (sqlite3.Error, ValueError, TypeError) as exc:
+        raise IndexProblem(f"{path} is unreadable ({exc}): {UNREADABLE_HINT}") from None
 
 
 class Store:
@@ -178,7 +183,7 @@ class Store:
                 raise IndexProblem(f"{self.db_path} was written by an older qa: run `qa index` to upgrade it")
             self.manifest = self._read_manifest()
         except sqlite3.DatabaseError as exc:
-            raise IndexProblem(f"{self.db_path} is unreadable ({exc}): {REBUILD_HINT}") from None
+            raise IndexProblem(f"{self.db_path} is unreadable ({exc}): {UNREADABLE_HINT}") from None
 
     def close(self) -> None:
         self.conn.close()

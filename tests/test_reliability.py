@@ -187,7 +187,11 @@ def test_corrupt_database_is_named_and_rebuild_keeps_it(small_index: Path, libra
         (small_index / extra).unlink(missing_ok=True)
     db.write_bytes(b"this is not a database" * 100)
     err = _one_line_error(small_index, str(db))
-    assert "qa index --rebuild" in err
+    assert "qa index --rebuild PATH" in err
+    # Without paths the rebuild cannot know the user's folders: it must not index the sample article instead.
+    code, _, err = cli("index", "--rebuild", "--index-dir", str(small_index))
+    assert code == 2 and "PATH" in err and err.strip().count("\n") == 0, err
+    assert db.read_bytes().startswith(b"this is not a database") and not list(small_index.glob("*.broken-*"))
     code, out, err = cli("index", str(library), "--rebuild", "--index-dir", str(small_index))
     assert code == 0, err
     assert list(small_index.glob("qa.sqlite.broken-*"))  # the unreadable file is kept, not deleted
