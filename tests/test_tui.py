@@ -806,3 +806,16 @@ def test_snippet_and_article_highlight_the_cited_span_even_with_escapes() -> Non
     url = "https://www.cnn.com/2022/06/13/us/five-things-june-13-trnd?cid=external-feeds_iluminar_msn"
     assert render.short_source(url) == "cnn.com/2022/06/13/us/five-things-june-13-trnd"
     assert render.short_source("/a/" + "b" * 100 + "/c.txt", limit=20).startswith("…")
+
+
+async def test_every_footer_key_fits_a_70_column_terminal(make_app) -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = make_app()
+    async with app.run_test(size=(70, 24)) as pilot:
+        await pilot.pause()
+        keys = list(app.screen.query(FooterKey))
+        palette = next(k for k in keys if k.has_class("-command-palette"))
+        shown = [k for k in keys if k is not palette]
+        assert {k.description for k in shown} >= {"Browse", "Copy", "Export", "Chats", "Help", "Index"}
+        assert all(k.region.width and k.region.right <= palette.region.x for k in shown)

@@ -56,7 +56,7 @@ class QAApp(App[None]):
         Binding(
             "ctrl+r",
             "reindex",
-            "Re-index",
+            "Index",
             tooltip="Index articles in the background (those indexed before, or the sample articles)",
         ),
         Binding(

@@ -95,6 +95,10 @@ class ChatScreen(Screen[None]):
         )
         yield Footer()
 
+    def on_resize(self, event: events.Resize) -> None:
+        # Every key of the footer fits 80 columns only without the spaces around each (and 70 with "Index").
+        self.query_one(Footer).compact = event.size.width < 100
+
     def on_unmount(self) -> None:
         if self._asker is not None:
             self._asker.shutdown(wait=False, cancel_futures=True)
