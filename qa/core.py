@@ -77,18 +77,24 @@ def looks_like_followup(question: str) -> bool:
     )
 
 
-def _answers_own_words(question: str, answer: Answer) -> bool:
-    """The follow-up's answer holds one of its own key words, or, when it has none ("and when?"), the
-    kind of thing it asks for; "and why?" cannot be checked, and would repeat the previous answer."""
+def _answers_followup(question: str, answer: Answer, earlier: set[str]) -> bool:
+    """The follow-up's answer holds one of its own key words, or the kind of thing it asks for when it has
+    no key words ("and when?") or the answer comes from the articles the talk is about ("how much did it
+    cost?": "$48 million in repairs"). "and why?" cannot be checked, and would repeat the previous answer."""
     from qa.evidence import answer_type, type_match
     from qa.terms import keywords, stem
 
     own = {stem(w) for w in keywords(question)}
-    if not own:
-        kind = answer_type(question)
-        return kind is not None and any(type_match(kind, c.sentence) for c in answer.citations)
-    cited = {stem(w) for c in answer.citations for w in keywords(c.sentence)}
-    return bool(own & cited)
+    if own & {stem(w) for c in answer.citations for w in keywords(c.sentence)}:
+        return True
+    if own and not _cites(answer, earlier):
+        return False
+    kind = answer_type(question)
+    return kind is not None and any(type_match(kind, c.sentence) for c in answer.citations)
+
+
+def _cites(answer: Answer, articles: set[str]) -> bool:
+    return any(c.article_id in articles for c in answer.citations)
 
 
 class QA:
@@ -217,16 +223,28 @@ class QA:
         since: str | None = None,
         until: str | None = None,
         context: str | None = None,
+        context_articles: Sequence[str] = (),
         method: str = "hybrid",
     ) -> Answer:
-        """Answer from the k best passages. `context` (the previous question) helps short follow-ups."""
+        """Answer from the k best passages. `context` (the previous question) helps follow-ups, and
+        `context_articles` (the articles its answer cited) tell which answer a follow-up is after."""
         question = clean_question(question)
         answer = self._ask(question, question, k, since, until, method)
-        if not answer.found and context and looks_like_followup(question):
-            followup = self._ask(question, f"{clean_question(context)} {question}", k, since, until, method)
-            # The previous question only narrows the search: the answer must still speak to this one.
-            if followup.found and _answers_own_words(question, followup):
-                return followup
+        if not context or not looks_like_followup(question):
+            return answer
+        earlier = set(context_articles)
+        if answer.found and (not earlier or _cites(answer, earlier)):
+            return answer
+        followup = self._ask(question, f"{clean_question(context)} {question}", k, since, until, method)
+        # The previous question only narrows the search: the answer must still speak to this one. One
+        # found alone, from other articles, gives way to one from the articles the talk is about ("how
+        # much did it cost?" after a question on a bridge is not about a hospital's new wing).
+        if (
+            followup.found
+            and _answers_followup(question, followup, earlier)
+            and (not answer.found or _cites(followup, earlier))
+        ):
+            return followup
         return answer
 
     def _ask(

@@ -202,3 +202,34 @@ def test_ask_draws_on_the_passages_search_finds(seed_qa: QA, question: str) -> N
     assert [(h.chunk_id, round(h.score, 6)) for h in asked] == [
         (h.chunk_id, round(h.score, 6)) for h in searched
     ]
+
+
+BRIDGE = """City Council Approves Harbor Bridge Repairs
+
+The Riverton City Council voted 6-3 on Tuesday to approve $48 million in repairs to the aging Harbor Bridge.
+Mayor Linda Okafor said the work would begin in May and last about eighteen months.
+The bridge carries roughly 31,000 vehicles a day.
+"""
+HOSPITAL = """St. Anne's Opens New Wing
+
+St. Anne's Hospital opened its new children's wing on Friday after two years of construction.
+The wing cost 120 million dollars and has 80 beds.
+Doctors said the wing would shorten waiting times across the region.
+"""
+
+
+def test_a_follow_up_stays_with_the_articles_of_the_answer_before(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "bridge.txt").write_text(BRIDGE)
+    (folder / "hospital.txt").write_text(HOSPITAL)
+    qa = QA(tmp_path / "index")
+    qa.index([folder])
+    first = qa.ask("What did the Riverton council approve for the Harbor Bridge?")
+    assert first.found and "$48 million" in first.text
+    earlier = [c.article_id for c in first.citations]
+    followup = qa.ask("how much did it cost?", context=first.question, context_articles=earlier)
+    assert followup.found and "$48 million" in followup.text and "120 million" not in followup.text
+    # A question of its own is answered from wherever its answer is.
+    other = qa.ask("How many beds does the new wing have?", context=first.question, context_articles=earlier)
+    assert other.found and "80 beds" in other.text

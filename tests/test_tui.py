@@ -819,3 +819,20 @@ async def test_every_footer_key_fits_a_70_column_terminal(make_app) -> None:
         shown = [k for k in keys if k is not palette]
         assert {k.description for k in shown} >= {"Browse", "Copy", "Export", "Chats", "Help", "Index"}
         assert all(k.region.width and k.region.right <= palette.region.x for k in shown)
+
+
+async def test_a_follow_up_is_answered_from_the_articles_of_the_answer_before(
+    make_app, tmp_path: Path
+) -> None:
+    from tests.test_answer import BRIDGE, HOSPITAL
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "bridge.txt").write_text(BRIDGE)
+    (folder / "hospital.txt").write_text(HOSPITAL)
+    QA(tmp_path / "index").index([folder])
+    app = make_app(tmp_path / "index")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ask(pilot, app, "What did the Riverton council approve for the Harbor Bridge?")
+        turn = await ask(pilot, app, "how much did it cost?")
+        assert turn.answer is not None and "$48 million" in turn.answer.text

@@ -219,11 +219,12 @@ class ChatScreen(Screen[None]):
         self.conversation.add_turn(unshown)
         self._update_status()
 
-    def _previous_question(self, turn: TurnView) -> str | None:
+    def _previous_turn(self, turn: TurnView) -> TurnView | None:
+        """The answered turn before `turn`: a follow-up is read with its question and articles."""
         turns = self.conversation.turns
         index = turns.index(turn) if turn in turns else len(turns)
         earlier = [t for t in turns[:index] if t.answer is not None]
-        return earlier[-1].question if earlier else None
+        return earlier[-1] if earlier else None
 
     def _pump(self) -> None:
         """Start the next waiting question if the index is ready; tell waiting questions why they wait."""
@@ -237,7 +238,7 @@ class ChatScreen(Screen[None]):
                 else:
                     self._unshown = turn
                     self.set_timer(SHOW_WAIT_AFTER, partial(self._show_unshown, turn))
-                self._ask(turn, turn.question, self._previous_question(turn))
+                self._ask(turn, self._previous_turn(turn))
             elif app.phase in ("empty", "error") and not app.indexing:
                 reason = (
                     "No articles are indexed yet: index some first (ctrl+r, or `qa index PATH` in a shell)."
@@ -259,18 +260,21 @@ class ChatScreen(Screen[None]):
             turn.set_waiting(waiting)
         self._update_status()
 
-    def _ask(self, turn: TurnView, question: str, context: str | None) -> None:
+    def _ask(self, turn: TurnView, previous: TurnView | None) -> None:
         """Answer on the asking thread, started now: a Textual worker would start only after the event
         loop's next turn, which first lays out and paints the emptied question box (~3-5 ms)."""
         if self._asker is None:
             self._asker = ThreadPoolExecutor(1, thread_name_prefix="qa-ask")
         # In the app's context, as a worker would run (widgets find their app through it).
-        self._asker.submit(contextvars.copy_context().run, self._answer, self.app.qa, turn, question, context)
+        context = previous.question if previous else None
+        articles = [c.article_id for c in previous.answer.citations] if previous and previous.answer else []
+        run = contextvars.copy_context().run
+        self._asker.submit(run, self._answer, self.app.qa, turn, context, articles)
 
-    def _answer(self, qa: QA, turn: TurnView, question: str, context: str | None) -> None:
+    def _answer(self, qa: QA, turn: TurnView, context: str | None, articles: list[str]) -> None:
         """On the asking thread: the answer or the error goes back to the screen as a message."""
         try:
-            answer = qa.ask(question, context=context)
+            answer = qa.ask(turn.question, context=context, context_articles=articles)
         except QAError as exc:
             self.post_message(self.AnswerFailed(turn, str(exc)))
         except Exception as exc:
