@@ -58,6 +58,9 @@ _ANAPHORA = re.compile(
     r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then|the same|one|ones)\b",
     re.I,
 )
+_ASKING_WORD = re.compile(
+    r"\b(?:how (?:many|much|long|far|old)|what|which|who|whom|whose|when|where|why|how)\b", re.I
+)
 
 
 def _nothing_to_answer_from(store: Store, since: str | None, until: str | None) -> str | None:
@@ -91,6 +94,27 @@ def _answers_followup(question: str, answer: Answer, earlier: set[str]) -> bool:
         return False
     kind = answer_type(question)
     return kind is not None and any(type_match(kind, c.sentence) for c in answer.citations)
+
+
+def context_question(earlier: Sequence[str]) -> str | None:
+    """The question a follow-up leans on, of the earlier ones (oldest first): the latest with key words
+    of its own ("when?" after "and why?" leans on the question before those)."""
+    from qa.terms import keywords
+
+    return next((q for q in reversed(earlier) if keywords(q)), earlier[-1] if earlier else None)
+
+
+def followup_query(question: str, context: str) -> str:
+    """What a follow-up is searched with: the previous question asked the follow-up's way when the
+    follow-up is only an asking word ("when?" after "What did the minister refuse?" is "When did the
+    minister refuse?"), else both questions together."""
+    from qa.terms import keywords
+
+    asked, earlier = _ASKING_WORD.search(question), _ASKING_WORD.match(context)
+    if asked and earlier and not keywords(question):
+        word = asked.group(0)
+        return word[:1].upper() + word[1:].lower() + context[earlier.end() :]
+    return f"{context} {question}"
 
 
 def _cites(answer: Answer, articles: set[str]) -> bool:
@@ -235,7 +259,9 @@ class QA:
         earlier = set(context_articles)
         if answer.found and (not earlier or _cites(answer, earlier)):
             return answer
-        followup = self._ask(question, f"{clean_question(context)} {question}", k, since, until, method)
+        followup = self._ask(
+            question, followup_query(question, clean_question(context)), k, since, until, method
+        )
         # The previous question only narrows the search: the answer must still speak to this one. One
         # found alone, from other articles, gives way to one from the articles the talk is about ("how
         # much did it cost?" after a question on a bridge is not about a hospital's new wing).

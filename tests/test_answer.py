@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa.answer import ScoredSentence, answers, best_sentence, compose
-from qa.core import QA
+from qa.core import QA, context_question, followup_query
 from qa.evidence import asks_negated
 from qa.retrieve import Candidate
 from qa.store import ChunkRow
@@ -218,13 +218,18 @@ Doctors said the wing would shorten waiting times across the region.
 """
 
 
-def test_a_follow_up_stays_with_the_articles_of_the_answer_before(tmp_path: Path) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
+@pytest.fixture(scope="module")
+def bridge_and_hospital(tmp_path_factory: pytest.TempPathFactory) -> QA:
+    folder = tmp_path_factory.mktemp("articles")
     (folder / "bridge.txt").write_text(BRIDGE)
     (folder / "hospital.txt").write_text(HOSPITAL)
-    qa = QA(tmp_path / "index")
+    qa = QA(tmp_path_factory.mktemp("index"))
     qa.index([folder])
+    return qa
+
+
+def test_a_follow_up_stays_with_the_articles_of_the_answer_before(bridge_and_hospital: QA) -> None:
+    qa = bridge_and_hospital
     first = qa.ask("What did the Riverton council approve for the Harbor Bridge?")
     assert first.found and "$48 million" in first.text
     earlier = [c.article_id for c in first.citations]
@@ -233,3 +238,15 @@ def test_a_follow_up_stays_with_the_articles_of_the_answer_before(tmp_path: Path
     # A question of its own is answered from wherever its answer is.
     other = qa.ask("How many beds does the new wing have?", context=first.question, context_articles=earlier)
     assert other.found and "80 beds" in other.text
+
+
+def test_a_bare_follow_up_asks_the_question_it_leans_on_its_own_way(bridge_and_hospital: QA) -> None:
+    earlier = ["What did the Riverton council approve for the Harbor Bridge?", "and why?"]
+    assert context_question(earlier) == earlier[0]  # "and why?" has nothing to lean on
+    assert (
+        followup_query("when?", earlier[0]) == "When did the Riverton council approve for the Harbor Bridge?"
+    )
+    first = bridge_and_hospital.ask(earlier[0])
+    articles = [c.article_id for c in first.citations]
+    answer = bridge_and_hospital.ask("when?", context=context_question(earlier), context_articles=articles)
+    assert answer.found and "on Tuesday" in answer.text

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
 from qa.conversations import Turn
+from qa.core import context_question
 from qa.errors import QAError
 from qa.export import conversation_to_markdown, default_file_name, turn_to_markdown
 from qa.text import plural
@@ -219,12 +220,17 @@ class ChatScreen(Screen[None]):
         self.conversation.add_turn(unshown)
         self._update_status()
 
-    def _previous_turn(self, turn: TurnView) -> TurnView | None:
-        """The answered turn before `turn`: a follow-up is read with its question and articles."""
+    def _followup_context(self, turn: TurnView) -> tuple[str | None, list[str]]:
+        """What a follow-up is read with: the question it leans on, and the articles the answer before
+        it cited."""
         turns = self.conversation.turns
         index = turns.index(turn) if turn in turns else len(turns)
         earlier = [t for t in turns[:index] if t.answer is not None]
-        return earlier[-1] if earlier else None
+        if not earlier:
+            return None, []
+        last = earlier[-1].answer
+        assert last is not None
+        return context_question([t.question for t in earlier]), [c.article_id for c in last.citations]
 
     def _pump(self) -> None:
         """Start the next waiting question if the index is ready; tell waiting questions why they wait."""
@@ -238,7 +244,7 @@ class ChatScreen(Screen[None]):
                 else:
                     self._unshown = turn
                     self.set_timer(SHOW_WAIT_AFTER, partial(self._show_unshown, turn))
-                self._ask(turn, self._previous_turn(turn))
+                self._ask(turn, *self._followup_context(turn))
             elif app.phase in ("empty", "error") and not app.indexing:
                 reason = (
                     "No articles are indexed yet: index some first (ctrl+r, or `qa index PATH` in a shell)."
@@ -260,14 +266,12 @@ class ChatScreen(Screen[None]):
             turn.set_waiting(waiting)
         self._update_status()
 
-    def _ask(self, turn: TurnView, previous: TurnView | None) -> None:
+    def _ask(self, turn: TurnView, context: str | None, articles: list[str]) -> None:
         """Answer on the asking thread, started now: a Textual worker would start only after the event
         loop's next turn, which first lays out and paints the emptied question box (~3-5 ms)."""
         if self._asker is None:
             self._asker = ThreadPoolExecutor(1, thread_name_prefix="qa-ask")
         # In the app's context, as a worker would run (widgets find their app through it).
-        context = previous.question if previous else None
-        articles = [c.article_id for c in previous.answer.citations] if previous and previous.answer else []
         run = contextvars.copy_context().run
         self._asker.submit(run, self._answer, self.app.qa, turn, context, articles)
 
