@@ -13,6 +13,7 @@ from pathlib import Path
 
 from qa.errors import BadOption, BadQuestion, IndexProblem, MissingPath
 from qa.store import REBUILD_HINT, Store, index_precision, load_vectors, rebuild_hint, recorded_sources
+from qa.terms import keywords, stem
 from qa.types import Answer, Article, Hit, IndexReport, IndexStats, Skipped
 
 DEFAULT_INDEX_DIR = Path("index")
@@ -59,7 +60,14 @@ _ANAPHORA = re.compile(
     re.I,
 )
 _ASKING_WORD = re.compile(
-    r"\b(?:how (?:many|much|long|far|old)|what|which|who|whom|whose|when|where|why|how)\b", re.I
+    r"\b(?:how (?:many|much|long|far|old)|(?:what|which) (?:year|date|day|month|time)|what|which|who|whom|whose"
+    r"|when|where|why|how)\b",
+    re.I,
+)
+# "What did the minister refuse?" can be asked another way by swapping its asking word ("When did ...");
+# "Which bridge did ..." or "Who sent ..." cannot.
+_SWAPPABLE = re.compile(
+    r"\s+(?:did|does|do|is|are|was|were|will|would|can|could|has|have|had|should|might|may)\b", re.I
 )
 
 
@@ -85,34 +93,52 @@ def _answers_followup(question: str, answer: Answer, earlier: set[str]) -> bool:
     no key words ("and when?") or the answer comes from the articles the talk is about ("how much did it
     cost?": "$48 million in repairs"). "and why?" cannot be checked, and would repeat the previous answer."""
     from qa.evidence import answer_type, type_match
-    from qa.terms import keywords, stem
 
     own = {stem(w) for w in keywords(question)}
     if own & {stem(w) for c in answer.citations for w in keywords(c.sentence)}:
         return True
-    if own and not _cites(answer, earlier):
-        return False
+    if own and not (leans_on_earlier(question) and _cites(answer, earlier)):
+        return False  # "Who sent the letter?" is not answered by any name in the earlier article
     kind = answer_type(question)
     return kind is not None and any(type_match(kind, c.sentence) for c in answer.citations)
 
 
-def context_question(earlier: Sequence[str]) -> str | None:
-    """The question a follow-up leans on, of the earlier ones (oldest first): the latest with key words
-    of its own ("when?" after "and why?" leans on the question before those)."""
-    from qa.terms import keywords
+def leans_on_earlier(question: str) -> bool:
+    """A follow-up that names at most one thing itself and points back ("how much did it cost?", "and
+    when?"): it is about what the talk was about. One that names more ("How much did it cost to build the
+    stadium?") stands on its own, whatever its "it" or "there", and so does a short new one ("How many
+    beds?")."""
+    points_back = bool(_FOLLOWUP_START.search(question) or _ANAPHORA.search(question))
+    return _names_little(question) and (points_back or not keywords(question))
 
-    return next((q for q in reversed(earlier) if keywords(q)), earlier[-1] if earlier else None)
+
+def _names_little(question: str) -> bool:
+    """Reads like a follow-up and names at most one thing: "how many jobs?" is not what a later "and
+    when?" leans on, even when it is a new question itself."""
+    return looks_like_followup(question) and len(keywords(question)) <= 1
+
+
+def followup_context(earlier: Sequence[tuple[str, Answer]]) -> tuple[str | None, list[str]]:
+    """What a follow-up is read with, from the questions and answers before it (oldest first): the
+    question it leans on, the latest that names more than one thing ("who paid for it?" after "how much
+    did it cost?" leans on the one before), and the articles cited since that question by answers found (a
+    refusal's closest passages say nothing about what the talk is about)."""
+    if not earlier:
+        return None, []
+    start = next(
+        (i for i in range(len(earlier) - 1, -1, -1) if not _names_little(earlier[i][0])), len(earlier) - 1
+    )
+    articles = [c.article_id for _, answer in earlier[start:] if answer.found for c in answer.citations]
+    return earlier[start][0], list(dict.fromkeys(articles))
 
 
 def followup_query(question: str, context: str) -> str:
     """What a follow-up is searched with: the previous question asked the follow-up's way when the
     follow-up is only an asking word ("when?" after "What did the minister refuse?" is "When did the
     minister refuse?"), else both questions together."""
-    from qa.terms import keywords
-
-    asked, earlier = _ASKING_WORD.search(question), _ASKING_WORD.match(context)
-    if asked and earlier and not keywords(question):
-        word = asked.group(0)
+    asked, earlier = list(_ASKING_WORD.finditer(question)), _ASKING_WORD.match(context)
+    if asked and earlier and not keywords(question) and _SWAPPABLE.match(context, earlier.end()):
+        word = asked[-1].group(0)  # "what about when?" asks when
         return word[:1].upper() + word[1:].lower() + context[earlier.end() :]
     return f"{context} {question}"
 
@@ -257,11 +283,14 @@ class QA:
         if not context or not looks_like_followup(question):
             return answer
         earlier = set(context_articles)
-        if answer.found and (not earlier or _cites(answer, earlier)):
+        if answer.found and (not earlier or _cites(answer, earlier) or not leans_on_earlier(question)):
             return answer
-        followup = self._ask(
-            question, followup_query(question, clean_question(context)), k, since, until, method
-        )
+        query = followup_query(question, clean_question(context))
+        # Searched with the question before it, but its sentence should hold its own words and kind of
+        # answer ("how much did it cost?": a cost): with both questions' words, the previous answer's
+        # sentence came first again. A bare one ("and when?") has only the query's ("When did ...").
+        answering = question if keywords(question) else query
+        followup = self._ask(question, query, k, since, until, method, answering)
         # The previous question only narrows the search: the answer must still speak to this one. One
         # found alone, from other articles, gives way to one from the articles the talk is about ("how
         # much did it cost?" after a question on a bridge is not about a hospital's new wing).
@@ -274,8 +303,17 @@ class QA:
         return answer
 
     def _ask(
-        self, shown: str, query: str, k: int, since: str | None, until: str | None, method: str = "hybrid"
+        self,
+        shown: str,
+        query: str,
+        k: int,
+        since: str | None,
+        until: str | None,
+        method: str = "hybrid",
+        answering: str | None = None,
     ) -> Answer:
+        """`query` finds the passages and is what their sentences must be close to in meaning; the words
+        of `answering` (by default the query) are what the chosen sentence should hold."""
         from qa.answer import compose
         from qa.evidence import asks_negated
         from qa.retrieve import dense_search, retrieve
@@ -284,16 +322,16 @@ class QA:
             started = time.perf_counter()
             store, vectors, embedder, sentence_embedder = self._reader()
             loaded = time.perf_counter()
-            keywords = None
+            lexical_future = None
             if method != "dense":
                 if self._keyword_thread is None:
                     self._keyword_thread = ThreadPoolExecutor(1, thread_name_prefix="qa-keywords")
-                keywords = self._keyword_thread.submit(self._keyword_search, query, since, until)
+                lexical_future = self._keyword_thread.submit(self._keyword_search, query, since, until)
             vector = embedder.encode([query])[0]
             embedded = time.perf_counter()
             # The vectors are searched while the keyword search (the longer of the two) still runs.
             dense = dense_search(store, vectors, vector, since=since, until=until) if method != "bm25" else []
-            lexical = keywords.result() if keywords is not None else None
+            lexical = lexical_future.result() if lexical_future is not None else None
             candidates = retrieve(
                 store,
                 vectors,
@@ -308,7 +346,9 @@ class QA:
             )
             retrieved = time.perf_counter()
             # A follow-up is searched with the previous question too, but only its own words say "not".
-            answer = compose(query, vector, candidates, sentence_embedder.encode, negated=asks_negated(shown))
+            answer = compose(
+                answering or query, vector, candidates, sentence_embedder.encode, negated=asks_negated(shown)
+            )
             if not candidates:
                 answer.text = _nothing_to_answer_from(store, since, until) or answer.text
             done = time.perf_counter()

@@ -140,7 +140,8 @@ def _says_something_new(kind: str | None, question_words: set[str], sentence: st
 def _term_finder(terms: set[str]) -> re.Pattern[str]:
     """Finds, in one regex pass, the words that start with one of `terms`: `found_terms` keeps those whose
     `stem` is one of them, which is what `keywords` + `stem` find (tests/test_evidence.py)."""
-    alternatives = "|".join(map(re.escape, sorted(terms, key=len, reverse=True)))
+    # keyword() reads ’ as ': a term with ' matches either in the text ("o'neill" in "O’Neill").
+    alternatives = "|".join(re.escape(t).replace("'", "['’]") for t in sorted(terms, key=len, reverse=True))
     return re.compile(r"(?<![\w'’-])['’-]*(?:" + alternatives + r")[\w'’-]*", re.IGNORECASE)
 
 

@@ -156,6 +156,10 @@ def recorded_sources(index_dir: Path) -> tuple[list[str] | None, int]:
         finally:
             conn.close()
         return (None if row is None else [str(s) for s in json.loads(row[0])]), articles
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):  # empty: a first run stopped before it wrote anything
+            return None, 0
+        raise IndexProblem(f"cannot read {path}: {exc}") from None  # locked, or not ours to open: not damage
     except (sqlite3.Error, ValueError, TypeError) as exc:
         raise IndexProblem(f"{path} is unreadable ({exc}): {UNREADABLE_HINT}") from None
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from qa.answer import ScoredSentence, answers, best_sentence, compose
-from qa.core import QA, context_question, followup_query
+from qa.core import QA, followup_context, followup_query
 from qa.evidence import asks_negated
 from qa.retrieve import Candidate
 from qa.store import ChunkRow
+from qa.types import Answer
 from tests.conftest import SEED_FILE, SEED_QUESTION
 
 
@@ -235,18 +236,42 @@ def test_a_follow_up_stays_with_the_articles_of_the_answer_before(bridge_and_hos
     earlier = [c.article_id for c in first.citations]
     followup = qa.ask("how much did it cost?", context=first.question, context_articles=earlier)
     assert followup.found and "$48 million" in followup.text and "120 million" not in followup.text
-    # A question of its own is answered from wherever its answer is.
+    # A question of its own is answered from wherever its answer is, a short one too.
+    short = qa.ask("How many beds?", context=first.question, context_articles=earlier)
+    assert short.found and "80 beds" in short.text
     other = qa.ask("How many beds does the new wing have?", context=first.question, context_articles=earlier)
     assert other.found and "80 beds" in other.text
 
 
 def test_a_bare_follow_up_asks_the_question_it_leans_on_its_own_way(bridge_and_hospital: QA) -> None:
-    earlier = ["What did the Riverton council approve for the Harbor Bridge?", "and why?"]
-    assert context_question(earlier) == earlier[0]  # "and why?" has nothing to lean on
-    assert (
-        followup_query("when?", earlier[0]) == "When did the Riverton council approve for the Harbor Bridge?"
-    )
-    first = bridge_and_hospital.ask(earlier[0])
-    articles = [c.article_id for c in first.citations]
-    answer = bridge_and_hospital.ask("when?", context=context_question(earlier), context_articles=articles)
+    qa = bridge_and_hospital
+    talk: list[tuple[str, Answer]] = []
+    for question in ("What did the Riverton council approve for the Harbor Bridge?", "and why?"):
+        context, articles = followup_context(talk)
+        talk.append((question, qa.ask(question, context=context, context_articles=articles)))
+    context, articles = followup_context(talk)
+    assert context == talk[0][0]  # "and why?" has nothing to lean on
+    assert set(articles) >= {c.article_id for c in talk[0][1].citations}
+    assert followup_query("when?", context) == "When did the Riverton council approve for the Harbor Bridge?"
+    answer = qa.ask("when?", context=context, context_articles=articles)
     assert answer.found and "on Tuesday" in answer.text
+
+
+def test_a_follow_up_is_searched_as_the_question_it_leans_on_asked_its_way() -> None:
+    before = "What did the finance minister refuse?"
+    assert followup_query("when?", before) == "When did the finance minister refuse?"
+    assert followup_query("and what about when?", before) == "When did the finance minister refuse?"
+    assert followup_query("what year?", before) == "What year did the finance minister refuse?"
+    # Only an asking word followed by "did", "is", "will"... can be swapped; else both questions go together.
+    assert followup_query("when?", "Which bridge did they close?") == "Which bridge did they close? when?"
+    assert followup_query("and when?", "Who sent a letter?") == "Who sent a letter? and when?"
+    assert followup_query("how much did it cost?", before) == f"{before} how much did it cost?"
+
+
+def test_a_refusal_does_not_say_what_the_talk_is_about(bridge_and_hospital: QA) -> None:
+    refused = bridge_and_hospital.ask("What is the boiling point of mercury?")
+    assert not refused.found and refused.citations  # its closest passages are cited
+    assert followup_context([("What is the boiling point of mercury?", refused)]) == (
+        "What is the boiling point of mercury?",
+        [],
+    )

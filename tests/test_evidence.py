@@ -34,7 +34,8 @@ def _paragraphs() -> list[str]:
 def test_term_finder_finds_what_keywords_and_stem_find(stemmer: Callable[[str], str]) -> None:
     sentences = [SEED_TEXT[s.start : s.end] for s in split_sentences(SEED_TEXT)]
     sentences.append("Officials called for talks; the vote-counting calls and votes were 'calling' it.")
-    for question in [*QUESTIONS, "Who called the vote on the talks?"]:
+    sentences.append("O’Neill and O'Neill's aides said Côte d’Ivoire would vote.")
+    for question in [*QUESTIONS, "Who called the vote on the talks?", "What did O’Neill say about d'Ivoire?"]:
         terms = {stemmer(w) for w in keywords(question)}
         finder = _term_finder(terms)
         for sentence in sentences:

@@ -351,3 +351,12 @@ def test_reader_that_read_an_old_generation_opens_the_one_published_since(small_
         len(chunk_ids(small_index, t)) for t in ("Harbour plan", "Forest fire")
     )
     assert int(store.manifest["generation"]) == generation + 1
+
+
+def test_an_empty_database_left_by_a_stopped_first_run_is_not_called_damaged(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    (index_dir / "qa.sqlite").write_bytes(b"")
+    code, _, err = cli("index", "--index-dir", str(index_dir))  # a new index gets the sample articles
+    assert code == 0, err
+    assert not list(index_dir.glob("*.broken-*"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
 from qa.conversations import Turn
-from qa.core import context_question
+from qa.core import followup_context
 from qa.errors import QAError
 from qa.export import conversation_to_markdown, default_file_name, turn_to_markdown
 from qa.text import plural
@@ -221,16 +221,10 @@ class ChatScreen(Screen[None]):
         self._update_status()
 
     def _followup_context(self, turn: TurnView) -> tuple[str | None, list[str]]:
-        """What a follow-up is read with: the question it leans on, and the articles the answer before
-        it cited."""
+        """What a follow-up is read with: the question it leans on and the articles cited since."""
         turns = self.conversation.turns
         index = turns.index(turn) if turn in turns else len(turns)
-        earlier = [t for t in turns[:index] if t.answer is not None]
-        if not earlier:
-            return None, []
-        last = earlier[-1].answer
-        assert last is not None
-        return context_question([t.question for t in earlier]), [c.article_id for c in last.citations]
+        return followup_context([(t.question, t.answer) for t in turns[:index] if t.answer is not None])
 
     def _pump(self) -> None:
         """Start the next waiting question if the index is ready; tell waiting questions why they wait."""
@@ -273,7 +267,8 @@ class ChatScreen(Screen[None]):
             self._asker = ThreadPoolExecutor(1, thread_name_prefix="qa-ask")
         # In the app's context, as a worker would run (widgets find their app through it).
         run = contextvars.copy_context().run
-        self._asker.submit(run, self._answer, self.app.qa, turn, context, articles)
+        future = self._asker.submit(run, self._answer, self.app.qa, turn, context, articles)
+        future.add_done_callback(partial(self._answer_lost, turn))
 
     def _answer(self, qa: QA, turn: TurnView, context: str | None, articles: list[str]) -> None:
         """On the asking thread: the answer or the error goes back to the screen as a message."""
@@ -285,6 +280,11 @@ class ChatScreen(Screen[None]):
             self.post_message(self.AnswerFailed(turn, f"unexpected error: {type(exc).__name__}: {exc}"))
         else:
             self.post_message(self.AnswerReady(turn, answer))
+
+    def _answer_lost(self, turn: TurnView, future: Future[None]) -> None:
+        """What escaped `_answer` (it reports errors itself) still ends the question, not the queue."""
+        if not future.cancelled() and (error := future.exception()) is not None:
+            self.post_message(self.AnswerFailed(turn, f"unexpected error: {type(error).__name__}: {error}"))
 
     @on(AnswerReady)
     def _answer_ready(self, message: AnswerReady) -> None:
