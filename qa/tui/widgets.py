@@ -216,8 +216,9 @@ class ConversationView(VerticalScroll):
     can_focus = True
 
     BINDINGS = [
-        Binding("up,k", "select(-1)", "Previous answer (a long one scrolls first)"),
-        Binding("down,j", "select(1)", "Next answer (a long one scrolls first)"),
+        # Short in the footer (long ones pushed the other keys off it); the help shows the tooltip.
+        Binding("up,k", "select(-1)", "Previous", tooltip="Previous answer (a long one scrolls first)"),
+        Binding("down,j", "select(1)", "Next", tooltip="Next answer (a long one scrolls first)"),
         *CITATION_KEYS,
     ]
 
