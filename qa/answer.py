@@ -163,7 +163,9 @@ def _snippet(cand: Candidate, start: int, end: int) -> tuple[str, int]:
     room = max(SNIPPET_CHARS - (end - start), 0) // 2
     lo, hi = max(row.start, start - room), min(row.end, end + room)
     text = row.text[lo - row.start : hi - row.start]
-    if lo > row.start and " " in text[: start - lo]:
+    if (paragraph := text.rfind("\n\n", 0, start - lo)) >= 0:  # not the title or paragraph before it
+        lo, text = lo + paragraph + 2, text[paragraph + 2 :]
+    elif lo > row.start and " " in text[: start - lo]:
         cut = text.index(" ") + 1
         lo, text = lo + cut, text[cut:]
     if hi < row.end and " " in text[end - lo :]:

@@ -231,12 +231,20 @@ def _read_text(path: Path) -> Article | Skipped:
     title = _short_title(_meta_str(meta.get("title"))) or _markdown_heading(text) or _first_line(text)
     if path.suffix.lower() != ".txt":
         text, title = plain_markdown(text), plain_markdown(title)
+    date = normalize_date(_meta_str(meta.get("date")))
+    if date is None and (dateline := _dateline(text)):
+        # The date goes with the article's metadata; as text, "Published: 2024-03-12" was cited as the
+        # closest passage to "when?" questions and ran into the snippet of the first sentence.
+        date, line = dateline
+        start = text.index(line)
+        head, tail = text[:start].rstrip("\n"), text[start + len(line) :].lstrip("\n")
+        text = f"{head}\n\n{tail}" if head else tail
     return Article(
         id=_path_id(path),
         title=title or path.stem,
         source=str(path),
         text=text,
-        date=normalize_date(_meta_str(meta.get("date"))) or _dateline(text),
+        date=date,
         url=_meta_str(meta.get("url")) or None,
     )
 
@@ -249,9 +257,10 @@ _DATE_START = re.compile(
 )
 
 
-def _dateline(text: str) -> str | None:
-    """The date of a plain-text or Markdown article from a line of its own near the top: "Published:
-    2024-03-12", "Date: 12 March 2024", "*September 3, 2024*". A date inside a sentence is not one."""
+def _dateline(text: str) -> tuple[str, str] | None:
+    """(the date, its line) of a plain-text or Markdown article from a line of its own near the top:
+    "Published: 2024-03-12", "Date: 12 March 2024", "*September 3, 2024*". A date inside a sentence is
+    not one."""
     lines = [line for line in text.splitlines()[: _DATELINE_LINES * 3] if line.strip()][:_DATELINE_LINES]
     for line in lines[1:]:  # the first line is the title ("Remembering June 6, 1944")
         value = _DATE_LABEL.sub("", line.strip().strip("*_ \t"))
@@ -261,7 +270,7 @@ def _dateline(text: str) -> str | None:
             and _DATE_START.match(value)
             and (date := normalize_date(value))
         ):
-            return date
+            return date, line
     return None
 
 
