@@ -276,8 +276,8 @@ class QA:
         context_articles: Sequence[str] = (),
         method: str = "hybrid",
     ) -> Answer:
-        """Answer from the k best passages. `context` (the previous question) helps follow-ups, and
-        `context_articles` (the articles its answer cited) tell which answer a follow-up is after."""
+        """Answer from the k best passages. For a follow-up, `context` is the question it leans on and
+        `context_articles` the articles cited since (`followup_context` gives both)."""
         question = clean_question(question)
         answer = self._ask(question, question, k, since, until, method)
         if not context or not looks_like_followup(question):
@@ -299,6 +299,7 @@ class QA:
             and _answers_followup(question, followup, earlier)
             and (not answer.found or _cites(followup, earlier))
         ):
+            followup.timings_ms["total"] += answer.timings_ms["total"]  # it took both
             return followup
         return answer
 
