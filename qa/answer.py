@@ -247,9 +247,9 @@ def compose(
     if found:
         text = " ".join(parts)
     elif best.semantic >= threshold:  # close in meaning, refused as it says nothing negative: say why
-        text = f"{NOT_FOUND} The closest passages are cited below, but none of the sentences nearest the question says that something did not happen."
+        text = f"{NOT_FOUND} The closest passages are in the sources, but none of the sentences nearest the question says that something did not happen."
     else:
-        text = f"{NOT_FOUND} The closest passages are cited below."
+        text = f"{NOT_FOUND} The closest passages are in the sources."
     return Answer(question, text, found, citations, passages)
 
 

@@ -157,7 +157,7 @@ class TurnView(Widget):
         parts = []
         if not answer.found:
             parts.append(
-                ("No answer in the articles: the closest passages are in the sources", "$text-warning")
+                ("No answer in the articles", "$text-warning")
             )
             parts.append(("  ·  ", render.DIM_STYLE))
         if self.show_timings:
