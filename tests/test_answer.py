@@ -275,3 +275,28 @@ def test_a_refusal_does_not_say_what_the_talk_is_about(bridge_and_hospital: QA) 
         "What is the boiling point of mercury?",
         [],
     )
+
+
+BUDGET = """Riverton Council Delays Vote on 2025 Budget
+
+The Riverton City Council postponed its vote on the $86 million annual budget on Tuesday after a four-hour public hearing.
+More than 120 residents attended the meeting at City Hall to oppose a proposed 3 percent property tax increase.
+Councilwoman Susan Ito proposed cutting $1.5 million from the parks department instead.
+The council decided to hold a second hearing on March 4.
+"""
+
+
+def test_a_follow_up_takes_its_own_words_from_the_article_of_the_talk(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "budget.txt").write_text(BUDGET)
+    (folder / "hospital.txt").write_text(HOSPITAL)
+    qa = QA(tmp_path / "index")
+    qa.index([folder])
+    first = qa.ask("Why did the council delay the budget vote?")
+    assert first.found
+    context, articles = followup_context([(first.question, first)])
+    followup = qa.ask("what did they decide?", context=context, context_articles=articles)
+    # Less like both questions together than the 0.40 a question needs, but the talk's article, in its words.
+    assert followup.found and "second hearing on March 4" in followup.text
+    assert not qa.ask("what did they decide?").found  # alone, nothing says so

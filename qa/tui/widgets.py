@@ -156,9 +156,7 @@ class TurnView(Widget):
         answer = self.answer
         parts = []
         if not answer.found:
-            parts.append(
-                ("No answer in the articles", "$text-warning")
-            )
+            parts.append(("No answer in the articles", "$text-warning"))
             parts.append(("  ·  ", render.DIM_STYLE))
         if self.show_timings:
             parts.append((render.seconds(answer.timings_ms.get("total")), render.DIM_STYLE))
