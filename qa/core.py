@@ -95,16 +95,19 @@ def looks_like_followup(question: str) -> bool:
 
 def _answers_followup(question: str, answer: Answer, earlier: set[str]) -> bool:
     """The follow-up's answer holds one of its own key words, or the kind of thing it asks for when it has
-    no key words ("and when?") or the answer comes from the articles the talk is about ("how much did it
-    cost?": "$48 million in repairs"). "and why?" cannot be checked, and would repeat the previous answer."""
+    no key words ("and when?"), or a number or date it asks for from the articles the talk is about ("how
+    much did it cost?": "$48 million in repairs"). "and why?" cannot be checked, and would repeat the
+    previous answer."""
     from qa.evidence import answer_type, type_match
 
-    own = {stem(w) for w in keywords(question)}
     if _holds_own_words(question, answer):
         return True
-    if own and not (leans_on_earlier(question) and _cites(answer, earlier)):
-        return False  # "Who sent the letter?" is not answered by any name in the earlier article
     kind = answer_type(question)
+    if keywords(question):
+        if not (leans_on_earlier(question) and _cites(answer, earlier)):
+            return False  # "Who sent the letter?" is not answered by any name in the earlier article
+        if kind not in ("number", "date"):
+            return False  # a capitalized word is in nearly every sentence: "Who opened it?" needs "opened"
     return kind is not None and any(type_match(kind, c.sentence) for c in answer.citations)
 
 

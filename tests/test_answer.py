@@ -300,3 +300,11 @@ def test_a_follow_up_takes_its_own_words_from_the_article_of_the_talk(tmp_path: 
     # Less like both questions together than the 0.40 a question needs, but the talk's article, in its words.
     assert followup.found and "second hearing on March 4" in followup.text
     assert not qa.ask("what did they decide?").found  # alone, nothing says so
+
+
+def test_a_follow_up_asking_who_needs_its_own_words_not_just_a_name(bridge_and_hospital: QA) -> None:
+    qa = bridge_and_hospital
+    first = qa.ask("What did the Riverton council approve for the Harbor Bridge?")
+    context, articles = followup_context([(first.question, first)])
+    # The bridge article names a council and a mayor, but says nothing of who opened it.
+    assert not qa.ask("Who opened it?", context=context, context_articles=articles).found
