@@ -66,14 +66,14 @@ _ASKING_WORD = re.compile(
 )
 # "What did the minister refuse?" can be asked another way by swapping its asking word ("When did ...");
 # "Which bridge did ..." or "Who sent ..." cannot.
+_SWAPPABLE = re.compile(
+    r"\s+(?:did|does|do|is|are|was|were|will|would|can|could|has|have|had|should|might|may)\b", re.I
+)
 # A follow-up's sentence from the articles the talk is about, holding the follow-up's own words, answers
 # it from this likeness to the two questions searched together. Not calibrated on data (the question sets
 # hold no conversations); a helper's trial refused "who opposes it?" with "residents have formed a group
 # called Save Our Harbor to oppose the project" at 0.26.
 FOLLOWUP_THRESHOLD = 0.25
-_SWAPPABLE = re.compile(
-    r"\s+(?:did|does|do|is|are|was|were|will|would|can|could|has|have|had|should|might|may)\b", re.I
-)
 
 
 def _nothing_to_answer_from(store: Store, since: str | None, until: str | None) -> str | None:
@@ -342,7 +342,7 @@ class QA:
     ) -> Answer:
         """`query` finds the passages and is what their sentences must be close to in meaning; the words
         of `answering` (by default the query) are what the chosen sentence should hold."""
-        from qa.answer import compose
+        from qa.answer import FOUND_THRESHOLD, compose
         from qa.evidence import asks_negated
         from qa.retrieve import dense_search, retrieve
 
@@ -379,8 +379,8 @@ class QA:
                 vector,
                 candidates,
                 sentence_embedder.encode,
+                threshold=FOUND_THRESHOLD if threshold is None else threshold,
                 negated=asks_negated(shown),
-                **({} if threshold is None else {"threshold": threshold}),
             )
             if not candidates:
                 answer.text = _nothing_to_answer_from(store, since, until) or answer.text
