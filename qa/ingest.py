@@ -10,6 +10,7 @@ import codecs
 import datetime as dt
 import errno
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -235,9 +236,8 @@ def _read_text(path: Path) -> Article | Skipped:
     if date is None and (dateline := _dateline(text)):
         # The date goes with the article's metadata; as text, "Published: 2024-03-12" was cited as the
         # closest passage to "when?" questions and ran into the snippet of the first sentence.
-        date, line = dateline
-        start = text.index(line)
-        head, tail = text[:start].rstrip("\n"), text[start + len(line) :].lstrip("\n")
+        date, start, end = dateline
+        head, tail = text[:start].rstrip("\n"), text[end:].lstrip("\n")
         text = f"{head}\n\n{tail}" if head else tail
     return Article(
         id=_path_id(path),
@@ -251,26 +251,28 @@ def _read_text(path: Path) -> Article | Skipped:
 
 _DATE_LABEL = re.compile(r"^(?:first\s+)?(?:published|posted|updated|dated?)(?:\s+on)?\s*:?\s*", re.I)
 _DATELINE_LINES = 6
+_LINE = re.compile(r"^.*$", re.MULTILINE)
 # A dateline starts with its date (or weekday); "Election of May 5, 2024" is a heading, not a date.
 _DATE_START = re.compile(
     r"(\d|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)[a-z]*\b)", re.I
 )
 
 
-def _dateline(text: str) -> tuple[str, str] | None:
-    """(the date, its line) of a plain-text or Markdown article from a line of its own near the top:
-    "Published: 2024-03-12", "Date: 12 March 2024", "*September 3, 2024*". A date inside a sentence is
-    not one."""
-    lines = [line for line in text.splitlines()[: _DATELINE_LINES * 3] if line.strip()][:_DATELINE_LINES]
+def _dateline(text: str) -> tuple[str, int, int] | None:
+    """(the date, where its line starts and ends) of a plain-text or Markdown article from a line of its own
+    near the top: "Published: 2024-03-12", "Date: 12 March 2024", "*September 3, 2024*". A date inside a
+    sentence is not one."""
+    top = itertools.islice(_LINE.finditer(text), _DATELINE_LINES * 3)
+    lines = [line for line in top if line.group().strip()][:_DATELINE_LINES]
     for line in lines[1:]:  # the first line is the title ("Remembering June 6, 1944")
-        value = _DATE_LABEL.sub("", line.strip().strip("*_ \t"))
+        value = _DATE_LABEL.sub("", line.group().strip().strip("*_ \t"))
         if (
             len(value) <= 32
             and len(value.split()) <= 5
             and _DATE_START.match(value)
             and (date := normalize_date(value))
         ):
-            return date, line
+            return date, line.start(), line.end()
     return None
 
 
