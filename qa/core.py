@@ -476,7 +476,7 @@ class QA:
 
     def remove(self, targets: Sequence[str]) -> IndexReport:
         """Remove articles by id or by the file or folder they came from."""
-        from qa.indexer import path_within, run_remove
+        from qa.indexer import path_within, recorded_path, run_remove
 
         folders = self.sources() or []
         report = run_remove(self.index_dir, list(targets))
@@ -484,7 +484,7 @@ class QA:
         for target in targets:
             if not os.path.exists(target):  # an article id, or a file already gone: it cannot come back
                 continue
-            path = os.path.realpath(target)
+            path = recorded_path(target)
             inside = next((f for f in folders if path_within(path, f)), None)
             if inside is not None:
                 report.notes.append(

@@ -137,7 +137,7 @@ def run_remove(index_dir: Path, targets: Sequence[str]) -> IndexReport:
             ids: list[str] = []
             for target in targets:
                 found = [target] if store.article(target) else []
-                found += list(store.article_ids_from_origins([str(Path(target).resolve())]))
+                found += list(store.article_ids_from_origins([recorded_path(target)]))
                 if not found:
                     raise BadOption(
                         f"no article with id or path '{target}' in the index (see `qa articles`); nothing was removed"
@@ -154,6 +154,11 @@ def run_remove(index_dir: Path, targets: Sequence[str]) -> IndexReport:
             return indexer.report
         finally:
             store.close()
+
+
+def recorded_path(path: str | Path) -> str:
+    """How a file or folder is recorded, as an article's origin or a source: absolute, links followed."""
+    return str(Path(path).resolve())
 
 
 def path_within(path: str, folder: str) -> bool:
@@ -295,14 +300,14 @@ class _Indexer:
     def _remember_sources(self, paths: Sequence[str | Path]) -> None:
         """Keep the files and folders indexed, so `qa index` with no paths refreshes them (caller's transaction)."""
         known = [] if self.rebuild else list(self.store.manifest.get("sources", []))
-        given = [str(Path(p).resolve()) for p in paths]
+        given = [recorded_path(p) for p in paths]
         sources = sorted(set(known) | set(given))
         if sources != self.store.manifest.get("sources"):
             self.store.set_manifest(sources=sources)
 
     def _forget_sources(self, targets: Sequence[str]) -> None:
         """A file or folder removed by path is no longer refreshed by `qa index` (caller's transaction)."""
-        removed = [str(Path(t).resolve()) for t in targets]
+        removed = [recorded_path(t) for t in targets]
         known = list(self.store.manifest.get("sources", []))
         kept = [s for s in known if not any(s == r or path_within(s, r) for r in removed)]
         if kept != known:
@@ -359,7 +364,7 @@ class _Indexer:
         for path in files:
             interrupt.check()
             try:
-                origin = str(path.resolve())
+                origin = recorded_path(path)
             except (OSError, RuntimeError):  # a symlink cycle given by name
                 self.report.skipped.append(Skipped(str(path), "symlink loop"))
                 continue
@@ -483,7 +488,7 @@ class _Indexer:
 
     def _remove_missing(self, paths: Iterable[str | Path], seen: set[str], failed: set[str]) -> None:
         """Articles read earlier from these files or folders that are gone now leave the index."""
-        prefixes = [str(Path(p).resolve()) for p in paths if Path(p).exists()]
+        prefixes = [recorded_path(p) for p in paths if Path(p).exists()]
         stale = {
             article_id: origin
             for article_id, origin in self.store.article_ids_from_origins(prefixes).items()
