@@ -38,6 +38,14 @@ def _read_one(path: Path) -> Article | Skipped:
     return results[0]
 
 
+def _article_in(path: Path, text: str) -> Article:
+    """Write `text` (UTF-8) to `path` and read it back as one article."""
+    path.write_text(text, encoding="utf-8")
+    article = _read_one(path)
+    assert isinstance(article, Article), article
+    return article
+
+
 def _pdf_bytes(pages: list[list[str]], title: str | None = None) -> bytes:
     """A minimal valid PDF: one Helvetica text content stream per page, with a correct xref table."""
     n_pages = len(pages)
@@ -81,9 +89,7 @@ def _pdf_bytes(pages: list[list[str]], title: str | None = None) -> bytes:
 
 def test_txt_title_is_first_line(tmp_path: Path) -> None:
     path = tmp_path / "story.txt"
-    path.write_text("\n\nA Quiet Harbour Reopens\n\nThe harbour reopened on Monday.\n", encoding="utf-8")
-    article = _read_one(path)
-    assert isinstance(article, Article)
+    article = _article_in(path, "\n\nA Quiet Harbour Reopens\n\nThe harbour reopened on Monday.\n")
     assert article.title == "A Quiet Harbour Reopens"
     assert article.text == "A Quiet Harbour Reopens\n\nThe harbour reopened on Monday."
     assert article.source == str(path)
@@ -92,9 +98,7 @@ def test_txt_title_is_first_line(tmp_path: Path) -> None:
 
 def test_txt_title_is_truncated_to_200_chars(tmp_path: Path) -> None:
     path = tmp_path / "long.txt"
-    path.write_text("x" * 500 + "\nbody\n", encoding="utf-8")
-    article = _read_one(path)
-    assert isinstance(article, Article)
+    article = _article_in(path, "x" * 500 + "\nbody\n")
     assert article.title == "x" * 200
 
 
@@ -110,13 +114,11 @@ def test_id_is_stable_when_content_changes(tmp_path: Path) -> None:
 
 def test_md_front_matter_and_heading(tmp_path: Path) -> None:
     path = tmp_path / "note.md"
-    path.write_text(
+    article = _article_in(
+        path,
         "---\ntitle: Front Matter Title\ndate: 2022-06-16\nurl: https://example.com/a\n---\n"
         "# Heading Title\n\nBody text here.\n",
-        encoding="utf-8",
     )
-    article = _read_one(path)
-    assert isinstance(article, Article)
     assert article.title == "Front Matter Title"
     assert article.date == "2022-06-16"
     assert article.url == "https://example.com/a"
@@ -126,22 +128,19 @@ def test_md_front_matter_and_heading(tmp_path: Path) -> None:
 def test_md_title_from_first_heading(tmp_path: Path) -> None:
     path = tmp_path / "note.markdown"
     text = "Intro line\n\n```sh\n# not a heading\n```\n\n# Real Heading #\n\nBody.\n"
-    path.write_text(text, encoding="utf-8")
-    article = _read_one(path)
-    assert isinstance(article, Article)
+    article = _article_in(path, text)
     assert article.title == "Real Heading"
     assert article.text.startswith("Intro line")
 
 
 def test_markdown_marks_are_taken_out_of_the_text_but_not_out_of_code_or_words(tmp_path: Path) -> None:
     path = tmp_path / "story.md"
-    path.write_text(
+    article = _article_in(
+        path,
         "# Budget approved #\n\n**Updated: May 2, 2024**\n\n> The council *finally* agreed, said __one__ member.\n\n"
         "```\n# a comment, **kept**\n```\n\nSee snake_case_name and 2*3*4 and [the plan](https://x.org/plan).\n",
-        encoding="utf-8",
     )
-    article = _read_one(path)
-    assert isinstance(article, Article) and article.title == "Budget approved"
+    assert article.title == "Budget approved"
     assert article.text == (
         "Budget approved\n\nThe council finally agreed, said one member.\n\n"
         "```\n# a comment, **kept**\n```\n\nSee snake_case_name and 2*3*4 and [the plan](https://x.org/plan)."
@@ -153,9 +152,7 @@ def test_markdown_marks_are_taken_out_of_the_text_but_not_out_of_code_or_words(t
 
 def test_md_invalid_front_matter_is_kept_as_text(tmp_path: Path) -> None:
     path = tmp_path / "bad.md"
-    path.write_text("---\ntitle: [unclosed\n---\nBody.\n", encoding="utf-8")
-    article = _read_one(path)
-    assert isinstance(article, Article)
+    article = _article_in(path, "---\ntitle: [unclosed\n---\nBody.\n")
     assert article.text.startswith("---\ntitle: [unclosed")
 
 
@@ -227,9 +224,8 @@ def test_a_dateline_near_the_top_dates_a_text_article(
     tmp_path: Path, name: str, content: str, date: str
 ) -> None:
     path = tmp_path / name
-    path.write_text(content, encoding="utf-8")
-    article = _read_one(path)
-    assert isinstance(article, Article) and article.date == date
+    article = _article_in(path, content)
+    assert article.date == date
     if date:  # the dateline is the article's date, not a line of its text; the title line stays whole
         title_line, body = content.split("\n")[0].lstrip("# "), content.rstrip("\n").split("\n")[-1]
         assert article.text == f"{title_line}\n\n{body}"
@@ -270,9 +266,7 @@ river banks would stay closed while engineers inspected bridges for damage.</p>
 
 def test_html_main_text_without_script_and_menu(tmp_path: Path) -> None:
     path = tmp_path / "flood.html"
-    path.write_text(_HTML, encoding="utf-8")
-    article = _read_one(path)
-    assert isinstance(article, Article)
+    article = _article_in(path, _HTML)
     assert "highest level in forty years" in article.text
     assert "engineers inspected bridges" in article.text
     assert "SCRIPT_TEXT_SHOULD_VANISH" not in article.text
