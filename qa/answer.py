@@ -21,7 +21,7 @@ from qa.evidence import (
 )
 from qa.retrieve import Candidate, to_hit
 from qa.terms import keywords, stem
-from qa.types import Answer, Citation
+from qa.types import Answer, Citation, Hit
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -192,13 +192,37 @@ def compose(
     `negated`: whether the question asks what did not happen; by default read from `question` (a follow-up
     reads it from its own words, not from the previous question it is searched with).
     """
+    return compose_each(question, question_vector, candidates, encode, (threshold,), negated=negated)[0]
+
+
+def compose_each(
+    question: str,
+    question_vector: np.ndarray,
+    candidates: Sequence[Candidate],
+    encode: Encode,
+    thresholds: Sequence[float],
+    *,
+    negated: bool | None = None,
+) -> list[Answer]:
+    """`compose` at each of `thresholds`, from one scoring of the sentences (the model runs once)."""
     if negated is None:
         negated = asks_negated(question)
     scored = score_sentences(question, question_vector, candidates, encode, negated=negated)
     passages = [to_hit(c) for c in candidates]
+    return [_answer(question, scored, candidates, passages, t, negated) for t in thresholds]
+
+
+def _answer(
+    question: str,
+    scored: Sequence[ScoredSentence],
+    candidates: Sequence[Candidate],
+    passages: list[Hit],
+    threshold: float,
+    negated: bool,
+) -> Answer:
     if not scored:
         return Answer(
-            question, "The indexed articles hold nothing related to this question.", False, [], passages
+            question, "The indexed articles hold nothing related to this question.", False, [], list(passages)
         )
 
     best = best_sentence(scored, negated, threshold)
@@ -250,7 +274,7 @@ def compose(
         text = f"{NOT_FOUND} The closest passages are in the sources, but none of the sentences nearest the question says that something did not happen."
     else:
         text = f"{NOT_FOUND} The closest passages are in the sources."
-    return Answer(question, text, found, citations, passages)
+    return Answer(question, text, found, citations, list(passages))
 
 
 def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:

@@ -297,7 +297,7 @@ class QA:
         """Answer from the k best passages. For a follow-up, `context` is the question it leans on and
         `context_articles` the articles cited since (`followup_context` gives both)."""
         question = clean_question(question)
-        answer = self._ask(question, question, k, since, until, method)
+        (answer,) = self._ask(question, question, k, since, until, method)
         if not context or not looks_like_followup(question):
             return answer
         earlier = set(context_articles)
@@ -308,7 +308,12 @@ class QA:
         # answer ("how much did it cost?": a cost): with both questions' words, the previous answer's
         # sentence came first again. A bare one ("and when?") has only the query's ("When did ...").
         answering = question if keywords(question) else query
-        followup = self._ask(question, query, k, since, until, method, answering)
+        from qa.answer import FOUND_THRESHOLD
+
+        # At both thresholds at once: one search and one run of the model serve both answers.
+        followup, lenient = self._ask(
+            question, query, k, since, until, method, answering, (FOUND_THRESHOLD, FOLLOWUP_THRESHOLD)
+        )
         # The previous question only narrows the search: the answer must still speak to this one. One
         # found alone, from other articles, gives way to one from the articles the talk is about ("how
         # much did it cost?" after a question on a bridge is not about a hospital's new wing).
@@ -319,14 +324,18 @@ class QA:
         ):
             followup.timings_ms["total"] += answer.timings_ms["total"]  # it took both
             return followup
-        if not followup.found and earlier and keywords(question):
-            # Likeness to both questions at once is lower than to one: "what did they decide?" after a
-            # question on a budget vote, and "The council decided to hold a second hearing" (0.395). A
-            # sentence of the talk's articles that holds the follow-up's own words is taken from a lower one.
-            lenient = self._ask(question, query, k, since, until, method, answering, FOLLOWUP_THRESHOLD)
-            if lenient.found and _leads_with(lenient, earlier) and _holds_own_words(question, lenient):
-                lenient.timings_ms["total"] += answer.timings_ms["total"] + followup.timings_ms["total"]
-                return lenient
+        # Likeness to both questions at once is lower than to one: "what did they decide?" after a question
+        # on a budget vote, and "The council decided to hold a second hearing" (0.395). A sentence of the
+        # talk's articles that holds the follow-up's own words is taken from a lower one.
+        if (
+            not followup.found
+            and earlier
+            and lenient.found
+            and _leads_with(lenient, earlier)
+            and _holds_own_words(question, lenient)
+        ):
+            lenient.timings_ms["total"] += answer.timings_ms["total"]
+            return lenient
         return answer
 
     def _ask(
@@ -338,11 +347,12 @@ class QA:
         until: str | None,
         method: str = "hybrid",
         answering: str | None = None,
-        threshold: float | None = None,
-    ) -> Answer:
-        """`query` finds the passages and is what their sentences must be close to in meaning; the words
-        of `answering` (by default the query) are what the chosen sentence should hold."""
-        from qa.answer import FOUND_THRESHOLD, compose
+        thresholds: Sequence[float] | None = None,
+    ) -> list[Answer]:
+        """The answer at each of `thresholds` (by default, FOUND_THRESHOLD alone). `query` finds the passages and is what their sentences must
+        be close to in meaning; the words of `answering` (by default the query) are what the chosen
+        sentence should hold."""
+        from qa.answer import FOUND_THRESHOLD, compose_each
         from qa.evidence import asks_negated
         from qa.retrieve import dense_search, retrieve
 
@@ -374,26 +384,27 @@ class QA:
             )
             retrieved = time.perf_counter()
             # A follow-up is searched with the previous question too, but only its own words say "not".
-            answer = compose(
+            answers = compose_each(
                 answering or query,
                 vector,
                 candidates,
                 sentence_embedder.encode,
-                threshold=FOUND_THRESHOLD if threshold is None else threshold,
+                thresholds or (FOUND_THRESHOLD,),
                 negated=asks_negated(shown),
             )
-            if not candidates:
-                answer.text = _nothing_to_answer_from(store, since, until) or answer.text
+            nothing = _nothing_to_answer_from(store, since, until) if not candidates else None
             done = time.perf_counter()
-        answer.question = shown
-        answer.timings_ms = {
-            "load": (loaded - started) * 1000,
-            "embed": (embedded - loaded) * 1000,
-            "retrieve": (retrieved - embedded) * 1000,
-            "answer": (done - retrieved) * 1000,
-            "total": (done - started) * 1000,
-        }
-        return answer
+        for answer in answers:
+            answer.question = shown
+            answer.text = nothing or answer.text
+            answer.timings_ms = {
+                "load": (loaded - started) * 1000,
+                "embed": (embedded - loaded) * 1000,
+                "retrieve": (retrieved - embedded) * 1000,
+                "answer": (done - retrieved) * 1000,
+                "total": (done - started) * 1000,
+            }
+        return answers
 
     def _keyword_search(self, query: str, since: str | None, until: str | None) -> list[tuple[int, float]]:
         """On the keyword thread, with that thread's own connection (SQLite's are per thread)."""
