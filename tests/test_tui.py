@@ -577,6 +577,34 @@ async def test_reindex_from_the_ui_keeps_the_ui_live_and_uses_the_new_index(
         assert turn.answer.citations[0].title == "City zoo welcomes twin okapis"
 
 
+async def test_the_index_dialog_neither_closes_empty_nor_remembers_a_path_that_is_not_there(
+    make_app, tmp_path: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: app.phase == "ready")
+        await pilot.press("ctrl+r")
+        assert isinstance(app.screen, PathDialog)
+        offered = app.screen.query_one("Input").value  # type: ignore[attr-defined]
+        assert offered  # what the index was built from
+        # A question typed into the dialog by mistake is not indexed, and is not offered next time.
+        app.screen.query_one("Input").value = "What did the council decide"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, PathDialog) and not app.indexing
+        assert any("no such file or folder: What" in str(n.message) for n in app._notifications)
+        await pilot.press("ctrl+r")
+        assert isinstance(app.screen, PathDialog)
+        assert app.screen.query_one("Input").value == offered  # type: ignore[attr-defined]
+        # An empty field is not a choice: the dialog stays until escape.
+        app.screen.query_one("Input").value = ""  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PathDialog) and not app.indexing
+        await pilot.press("escape")
+        assert not isinstance(app.screen, PathDialog)
+
+
 # -- saving, copying, exporting ----------------------------------------------------------------------------
 
 

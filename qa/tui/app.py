@@ -286,8 +286,14 @@ class QAApp(App[None]):
             except ValueError as exc:
                 self.notify(f"Could not read the paths: {exc}", severity="error")
                 return
+            paths = [Path(p).expanduser() for p in parts]
+            missing = [render.display_source(str(p)) for p in paths if not p.exists()]
+            if missing:  # not remembered: the dialog offers what was indexed again next time
+                more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+                self.notify(f"Nothing indexed: no such file or folder: {missing[0]}{more}", severity="error")
+                return
             self.last_index_paths = value
-            self.start_index([Path(p).expanduser() for p in parts])
+            self.start_index(paths)
 
         self.push_screen(
             PathDialog(

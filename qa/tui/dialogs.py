@@ -38,7 +38,10 @@ class PathDialog(ModalScreen[str | None]):
     @on(Button.Pressed, "#ok")
     def _ok(self) -> None:
         value = self.query_one(Input).value.strip()
-        self.dismiss(value or None)
+        if not value:  # closing would look as if something had been done
+            self.notify("Type a path first, or press escape to cancel.", severity="warning", timeout=4)
+            return
+        self.dismiss(value)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
