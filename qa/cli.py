@@ -312,7 +312,7 @@ def articles(as_json: Json = False, index_dir: IndexDir = Path("index")) -> None
     for row in rows:
         typer.echo(
             f"{safe(str(row['id'])):<{id_width}}  {row['date'] or '':<10}  {plural(row['chunks'], 'chunk'):>10}  "
-            f"{safe(str(row['title']))}"
+            f"{safe(str(row['title']))}  ({safe(str(row['source']))})"  # the source tells equal titles apart
         )
     stats = qa.stats()
     typer.echo(

@@ -51,6 +51,8 @@ def clean_question(question: str) -> str:
     text = " ".join(question.split())
     if not text:
         raise BadQuestion('the question is empty: type a question, e.g. qa ask "Who leads NATO?"')
+    if not re.search(r"\w", text):  # "?" alone was answered with whatever passages came first
+        raise BadQuestion('the question has no words: type a question, e.g. qa ask "Who leads NATO?"')
     return text[:MAX_QUESTION_CHARS]
 
 
@@ -275,8 +277,9 @@ class QA:
     ) -> list[Hit]:
         from qa.retrieve import retrieve, to_hit
 
-        if not query.strip():
-            raise BadQuestion('the search is empty: type some words, e.g. qa search "NATO training mission"')
+        if not re.search(r"\w", query):
+            empty = "is empty" if not query.strip() else "has no words"
+            raise BadQuestion(f'the search {empty}: type some words, e.g. qa search "NATO training mission"')
         query = clean_question(query)
         with self._lock:
             store, vectors, embedder, _ = self._reader()

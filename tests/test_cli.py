@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa.cli import app
-from tests.conftest import SEED_QUESTION
+from tests.conftest import SEED_FILE, SEED_QUESTION
 
 runner = CliRunner()
 
@@ -57,6 +57,15 @@ def test_index_dir_from_environment(seed_index: Path) -> None:
     assert [r["title"] for r in rows] == [
         "Facing Trump's demands, NATO to consider larger Iraq training mission"
     ]
+
+
+def test_articles_lists_each_with_its_title_and_source(seed_index: Path) -> None:
+    result = runner.invoke(app, ["articles", "--index-dir", str(seed_index)])
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    assert first.endswith(
+        f"Facing Trump's demands, NATO to consider larger Iraq training mission  ({SEED_FILE.resolve()})"
+    )
 
 
 def test_search_json_has_scores_and_spans(seed_index: Path) -> None:
@@ -225,6 +234,9 @@ def test_odd_options_are_one_line_errors(seed_index: Path, tmp_path: Path) -> No
         (["search", "NATO", "--since", "2024-12-01", "--until", "2024-01-01"], "is after --until"),
         (["ask", SEED_QUESTION, "--file", str(questions)], "not both"),
         (["search", "  "], "the search is empty"),
+        (["ask", "?"], "the question has no words"),
+        (["ask", "!!! …"], "the question has no words"),
+        (["search", "?"], "the search has no words"),
         (["ask", SEED_QUESTION, "--since", "2024-13-45"], "is not a date"),
         (["ask", "--file", str(tmp_path / "missing.txt")], "cannot read"),
     ):
