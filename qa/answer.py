@@ -13,8 +13,10 @@ from qa.chunk import split_sentences
 from qa.evidence import (
     MIN_SENTENCE_CHARS,
     answer_type,
+    asks_cost,
     asks_negated,
     is_boilerplate,
+    names_money,
     says_negative,
     term_weights,
     type_match,
@@ -94,6 +96,7 @@ def score_sentences(
     weights = term_weights(terms, words)
     total = math.fsum(weights.values()) or 1.0  # fsum: the same in any set order, so in every run
     kind = answer_type(question)
+    cost = kind == "number" and asks_cost(question)
     if negated is None:
         negated = asks_negated(question)
     question_words = " ".join(question.lower().split())
@@ -102,7 +105,8 @@ def score_sentences(
         overlap = math.fsum(w for t, w in weights.items() if t in sentence_words) / total
         if text.rstrip(" \"'”’)").endswith("?") or question_words in " ".join(text.lower().split()):
             continue  # a question (quiz pages repeat the question) is not an answer
-        kinds = type_match(kind, text) + (1.0 if negated and says_negative(text) else 0.0)
+        kind_held = float(names_money(text)) if cost else type_match(kind, text)  # a cost is a sum of money
+        kinds = kind_held + (1.0 if negated and says_negative(text) else 0.0)
         bonus = TYPE_WEIGHT * kinds + RANK_WEIGHT / (p + 2)
         cheap.append((OVERLAP_WEIGHT * overlap + bonus, overlap, p, start, end, text))
     if not cheap:
@@ -203,13 +207,19 @@ def compose_each(
     thresholds: Sequence[float],
     *,
     negated: bool | None = None,
+    extras_hold_words: bool = False,
 ) -> list[Answer]:
-    """`compose` at each of `thresholds`, from one scoring of the sentences (the model runs once)."""
+    """`compose` at each of `thresholds`, from one scoring of the sentences (the model runs once).
+
+    `extras_hold_words`: a 2nd or 3rd sentence must hold one of the question's key words (a follow-up
+    answered from the article the talk is about, whose sentences are all close to the earlier question).
+    """
     if negated is None:
         negated = asks_negated(question)
     scored = score_sentences(question, question_vector, candidates, encode, negated=negated)
     passages = [to_hit(c) for c in candidates]
-    return [_answer(question, scored, candidates, passages, t, negated) for t in thresholds]
+    words = {stem(w) for w in keywords(question)} if extras_hold_words else None
+    return [_answer(question, scored, candidates, passages, t, negated, words) for t in thresholds]
 
 
 def _answer(
@@ -219,6 +229,7 @@ def _answer(
     passages: list[Hit],
     threshold: float,
     negated: bool,
+    extras_hold: set[str] | None,
 ) -> Answer:
     if not scored:
         return Answer(
@@ -240,6 +251,7 @@ def _answer(
                 and _SENTENCE_END.search(s.text) is not None
                 and answers(s, negated, threshold)
                 and not any(_overlaps(s, c) for c in chosen)
+                and (not extras_hold or not extras_hold.isdisjoint(stem(w) for w in keywords(s.text)))
             ):
                 chosen.append(s)
     else:

@@ -7,7 +7,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -99,8 +99,8 @@ def _answers_followup(question: str, answer: Answer, earlier: set[str]) -> bool:
     """The follow-up's answer holds one of its own key words, or the kind of thing it asks for when it has
     no key words ("and when?"), or a number or date it asks for from the articles the talk is about ("how
     much did it cost?": "$48 million in repairs"). "and why?" cannot be checked, and would repeat the
-    previous answer."""
-    from qa.evidence import answer_type, type_match
+    previous answer. A cost is a sum of money, first: not the date or the score the article also gives."""
+    from qa.evidence import answer_type, asks_cost, names_money, type_match
 
     if _holds_own_words(question, answer):
         return True
@@ -110,6 +110,8 @@ def _answers_followup(question: str, answer: Answer, earlier: set[str]) -> bool:
             return False  # "Who sent the letter?" is not answered by any name in the earlier article
         if kind not in ("number", "date"):
             return False  # a capitalized word is in nearly every sentence: "Who opened it?" needs "opened"
+    if kind == "number" and asks_cost(question):
+        return bool(answer.citations) and names_money(answer.citations[0].sentence)
     return kind is not None and any(type_match(kind, c.sentence) for c in answer.citations)
 
 
@@ -313,9 +315,13 @@ class QA:
         answering = question if keywords(question) else query
         from qa.answer import FOUND_THRESHOLD
 
-        # At both thresholds at once: one search and one run of the model serve both answers.
+        # One that points back is about the talk's articles: its answer comes from them when they hold
+        # passages for it ("how much will it cost?" after a question on a bridge: the bridge's $310
+        # million, not the fire station that says "cost"). At both thresholds at once: one search and
+        # one run of the model serve both answers.
+        within = earlier if leans_on_earlier(question) else set()
         followup, lenient = self._ask(
-            question, query, k, since, until, method, answering, (FOUND_THRESHOLD, FOLLOWUP_THRESHOLD)
+            question, query, k, since, until, method, answering, (FOUND_THRESHOLD, FOLLOWUP_THRESHOLD), within
         )
         # The previous question only narrows the search: the answer must still speak to this one. One
         # found alone, from other articles, gives way to one from the articles the talk is about ("how
@@ -351,6 +357,7 @@ class QA:
         method: str = "hybrid",
         answering: str | None = None,
         thresholds: Sequence[float] | None = None,
+        within: Collection[str] = (),
     ) -> list[Answer]:
         """The answer at each of `thresholds` (by default, FOUND_THRESHOLD alone). `query` finds the passages and is what their sentences must
         be close to in meaning; the words of `answering` (by default the query) are what the chosen
@@ -384,6 +391,7 @@ class QA:
                 method=method,
                 lexical=lexical,
                 dense=dense,
+                within=within,
             )
             retrieved = time.perf_counter()
             # A follow-up is searched with the previous question too, but only its own words say "not".
@@ -394,6 +402,7 @@ class QA:
                 sentence_embedder.encode,
                 thresholds or (FOUND_THRESHOLD,),
                 negated=asks_negated(shown),
+                extras_hold_words=bool(within),
             )
             nothing = _nothing_to_answer_from(store, since, until) if not candidates else None
             done = time.perf_counter()

@@ -56,6 +56,13 @@ _NEGATIVE = re.compile(  # also refusals, denials, bans and absences ("voted to 
 )
 
 
+_COST = re.compile(r"\bhow much\b.*\b(cost|pay|paid|spen[dt]|price|charge|worth|fund|raise)", re.I)
+_MONEY = re.compile(
+    r"[$€£¥]|\b(dollars?|euros?|pounds?|cents?|yen|yuan|rupees?|francs?|kronor|kroner|pesos?|usd|eur|gbp)\b",
+    re.I,
+)
+
+
 def is_boilerplate(sentence: str) -> bool:
     """An ad, a cookie notice, a subscription or share prompt: never evidence."""
     return _BOILERPLATE.search(sentence.lower()) is not None
@@ -81,6 +88,16 @@ def answer_type(question: str) -> str | None:
 def asks_negated(question: str) -> bool:
     """The question asks what did not happen or is not so ("Who did not vote for it?")."""
     return _NEGATION.search(_NOT_A_NEGATION.sub(" ", question)) is not None
+
+
+def asks_cost(question: str) -> bool:
+    """The question asks for a sum of money ("How much did it cost?", "how much will they pay?")."""
+    return _COST.search(question) is not None
+
+
+def names_money(sentence: str) -> bool:
+    """The sentence names a sum of money: a currency sign or word."""
+    return _MONEY.search(sentence) is not None
 
 
 def says_negative(sentence: str) -> bool:

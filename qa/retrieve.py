@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,12 +93,14 @@ def retrieve(
     method: str = "hybrid",
     lexical: Sequence[tuple[int, float]] | None = None,
     dense: Sequence[tuple[int, float]] | None = None,
+    within: Collection[str] = (),
 ) -> list[Candidate]:
     """The k best passages: both scores fused, re-ranked by focus, near-duplicates collapsed, articles interleaved.
 
     `method` is "hybrid" (what qa ships), or "dense" / "bm25" alone (for measuring). `lexical` and
     `dense` are `keyword_search`'s and `dense_search`'s results when the caller ran them already (the
     keyword search on its own thread while the question is embedded and the vectors searched).
+    `within`: article ids the passages come from when any of theirs were found (a follow-up's talk).
     """
     if method not in METHODS:
         raise ValueError(f"unknown retrieval method {method!r}")
@@ -123,6 +125,8 @@ def retrieve(
     candidates = [Candidate(rows[i], fused[i]) for i in order]
     if method == "hybrid":
         candidates = focus(question, candidates)
+    if within:
+        candidates = [c for c in candidates if c.row.article_id in within] or candidates
     return diversify(candidates, k)
 
 

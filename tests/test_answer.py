@@ -308,3 +308,44 @@ def test_a_follow_up_asking_who_needs_its_own_words_not_just_a_name(bridge_and_h
     context, articles = followup_context([(first.question, first)])
     # The bridge article names a council and a mayor, but says nothing of who opened it.
     assert not qa.ask("Who opened it?", context=context, context_articles=articles).found
+
+
+WIRE_BRIDGE = """State to Replace Harlow River Bridge
+
+CAPITAL CITY (AP) - The state will spend $310 million to replace the 68-year-old Harlow River bridge, officials said.
+Construction is scheduled to begin in March 2026 and take about four years.
+Inspectors rated the bridge's deck in poor condition in 2023.
+"""
+FIRE_STATION = """Riverton Picks Site for New Fire Station
+
+The new fire station, on Miller Road, is expected to cost $6.7 million and open in the spring of 2027.
+Fire Chief Marcus Lee said the station would cut response times on the east side.
+"""
+HOCKEY = """Riverton Wins Hockey Final
+
+The Riverton Hawks beat the Dover Mariners 4-2 on Saturday to win the state hockey final.
+It was the Hawks' first state title since 1998, and 11,402 fans watched the game.
+"""
+
+
+def test_a_follow_up_that_points_back_is_answered_from_the_article_of_the_talk(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, text in (("bridge.txt", WIRE_BRIDGE), ("station.txt", FIRE_STATION), ("hockey.txt", HOCKEY)):
+        (folder / name).write_text(text)
+    qa = QA(tmp_path / "index")
+    qa.index([folder])
+
+    def followup(first_question: str, question: str) -> Answer:
+        first = qa.ask(first_question)
+        assert first.found
+        context, articles = followup_context([(first.question, first)])
+        return qa.ask(question, context=context, context_articles=articles)
+
+    # The bridge article gives its sum without the word "cost"; the fire station's does not lure it away.
+    answer = followup("When will construction on the Harlow River bridge begin?", "how much will it cost?")
+    assert answer.found and "$310 million" in answer.text and "6.7 million" not in answer.text
+    # Its other sentences hold none of the follow-up's words: the answer is the one sentence that does.
+    assert len(answer.citations) == 1
+    # A cost is a sum of money: not the score, the year or the crowd of the game the talk is about.
+    assert not followup("Who won the state hockey final?", "how much did it cost?").found
