@@ -276,7 +276,7 @@ def _answer(
                 snippet=snippet,
                 snippet_start=snippet_start,
                 page=_page(cand, s.start),
-                also_sources=cand.row.also_sources,
+                also_sources=cand.also_sources,
             )
         )
         parts.append(f"{_one_line(s.text)} [{n}]")

@@ -247,6 +247,8 @@ def _print_answer(answer) -> None:  # type: ignore[no-untyped-def]
         where = ", ".join(x for x in (c.date, f"p. {c.page}" if c.page else None) if x)
         typer.echo(f"[{c.n}] {safe(c.title)}" + (f" ({where})" if where else ""))
         typer.echo(f"    {safe(c.source)}  chars {c.start}-{c.end}")
+        if c.also_sources:
+            typer.echo(f"    also in {safe(', '.join(c.also_sources))}")
         typer.echo(f'    "{safe(" ".join(c.snippet.split()))}"')
 
 
@@ -280,6 +282,7 @@ def search(
                         "start": h.start,
                         "end": h.end,
                         "page": h.page,
+                        "also_sources": list(h.also_sources),
                         "text": h.text,
                     }
                     for rank, h in enumerate(hits, start=1)
@@ -292,6 +295,8 @@ def search(
         typer.echo("no passages match")
     for rank, h in enumerate(hits, start=1):
         typer.echo(f"{rank}. [{h.score:.4f}] {safe(h.title)}  ({safe(h.source)}, chars {h.start}-{h.end})")
+        if h.also_sources:
+            typer.echo(f"   also in {safe(', '.join(h.also_sources))}")
         text = " ".join(h.text.split())
         typer.echo(f"   {safe(text[:300])}{'…' if len(text) > 300 else ''}")
 

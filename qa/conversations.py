@@ -91,6 +91,7 @@ def answer_from_dict(data: dict[str, Any]) -> Answer:
             snippet=str(c.get("snippet") or ""),
             snippet_start=int(c.get("snippet_start") or 0),
             page=c.get("page"),
+            also_sources=tuple(str(s) for s in c.get("also_sources") or ()),
         )
         for c in data.get("citations", [])
     ]

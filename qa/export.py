@@ -25,6 +25,8 @@ def sources_markdown(answer: dict[str, object]) -> str:
         if c.get("page"):
             details.append(f"p. {c['page']}")
         lines.append(f"{c['n']}. {_oneline(str(c.get('title') or 'Untitled'))} ({', '.join(details)})")
+        if also := c.get("also_sources"):
+            lines.append(f"   also in {', '.join(_oneline(str(s)) for s in also)}")
         lines.append(f"   > {_oneline(str(c.get('sentence') or ''))}")
     return "\n".join(lines)
 

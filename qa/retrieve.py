@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -67,6 +67,12 @@ def dense_search(
 class Candidate:
     row: ChunkRow
     fused: float
+    copies: tuple[str, ...] = ()  # sources of near-identical passages collapsed into this one
+
+    @property
+    def also_sources(self) -> tuple[str, ...]:
+        """Where the same text is found too: identical copies of the article, then near-identical passages."""
+        return tuple(s for s in dict.fromkeys(self.row.also_sources + self.copies) if s != self.row.source)
 
 
 def _fingerprint(text: str) -> frozenset[str]:
@@ -158,21 +164,33 @@ def fuse(cosine: dict[int, float], bm25: dict[int, float], pool: Sequence[int]) 
 
 
 def diversify(candidates: Sequence[Candidate], k: int, per_article: int = 3) -> list[Candidate]:
-    """Drop near-duplicate passages (syndicated copies) and let several articles lead before any repeats."""
-    first: list[Candidate] = []
-    rest: list[Candidate] = []
+    """Drop near-duplicate passages (syndicated copies) and let several articles lead before any repeats.
+
+    A dropped copy from another source is named on the passage it duplicates (`copies`): the reader sees
+    that other outlets ran the same text.
+    """
+    kept: list[Candidate] = []
+    leads: list[bool] = []  # whether each kept passage comes before the repeats of articles
     prints: list[frozenset[str]] = []
+    copies: list[list[str]] = []
     per: dict[str, int] = {}
     for cand in candidates:
-        if len(first) >= k:  # the answer is first[:k]: later passages cannot change it
+        if sum(leads) >= k:  # the answer is the first k: later passages cannot change it
             break
         fp = _fingerprint(cand.row.text)
-        if any(_near_duplicate(fp, other) for other in prints):
+        twin = next((i for i, other in enumerate(prints) if _near_duplicate(fp, other)), None)
+        if twin is not None:
+            copies[twin].append(cand.row.source)
             continue
         prints.append(fp)
+        copies.append([])
+        kept.append(cand)
         seen = per.get(cand.row.article_id, 0)
-        (first if seen < per_article else rest).append(cand)
+        leads.append(seen < per_article)
         per[cand.row.article_id] = seen + 1
+    kept = [replace(c, copies=tuple(more)) if more else c for c, more in zip(kept, copies, strict=True)]
+    first = [c for c, lead in zip(kept, leads, strict=True) if lead]
+    rest = [c for c, lead in zip(kept, leads, strict=True) if not lead]
     return (first + rest)[:k]
 
 
@@ -192,5 +210,5 @@ def to_hit(cand: Candidate) -> Hit:
         text=row.text,
         score=cand.fused,
         page=page,
-        also_sources=row.also_sources,
+        also_sources=cand.also_sources,
     )

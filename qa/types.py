@@ -65,7 +65,7 @@ class Hit:
     text: str
     score: float
     page: int | None = None
-    also_sources: tuple[str, ...] = ()  # where identical copies of the article came from
+    also_sources: tuple[str, ...] = ()  # where copies of the article or the passage came from
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,32 @@ def test_identical_articles_are_stored_once_and_cite_both_sources(tmp_path: Path
     assert "8,892" in qa.ask(SEED_QUESTION).text
 
 
+def test_a_syndicated_copy_with_its_own_last_line_is_named_on_the_passage_it_repeats(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    story = SEED_FILE.read_text()
+    (folder / "wire-site-a.txt").write_text(story)
+    (folder / "wire-site-b.txt").write_text(
+        story + "\nThis story was first published by the Associated Press.\n"
+    )
+    index_dir = tmp_path / "index"
+    QA(index_dir).index([folder])
+    qa = QA(index_dir)
+    assert all(a["chunks"] for a in qa.articles())  # not identical: both are embedded
+    cited = qa.ask(SEED_QUESTION).citations[0]
+    assert {cited.source, *cited.also_sources} == {
+        str(folder / "wire-site-a.txt"),
+        str(folder / "wire-site-b.txt"),
+    }
+    code, out, _ = cli("ask", SEED_QUESTION, "--index-dir", str(index_dir))
+    other = next(s for s in ("wire-site-a.txt", "wire-site-b.txt") if s != Path(cited.source).name)
+    assert code == 0 and f"    also in {folder / other}" in out
+    code, out, _ = cli("search", SEED_QUESTION, "-k", "3", "--json", "--index-dir", str(index_dir))
+    hits = json.loads(out)
+    assert code == 0 and {hits[0]["source"], *hits[0]["also_sources"]} == {cited.source, *cited.also_sources}
+    assert not any(h["text"] == hits[0]["text"] for h in hits[1:])  # one passage for both copies
+
+
 def test_second_writer_is_refused_while_readers_keep_working(seed_index: Path, library: Path) -> None:
     with writer_lock(seed_index):
         code, _, err = cli("index", str(library), "--index-dir", str(seed_index))

@@ -747,6 +747,7 @@ def _answer() -> Answer:
         sentence="There were 8,892 troops.",
         snippet="Before. There were 8,892 troops. After.",
         snippet_start=2,
+        also_sources=("https://example.com/wire/troops",),  # another outlet ran the same passage
     )
     return Answer(
         question="How many troops?",
@@ -797,6 +798,9 @@ def test_markdown_export_numbers_sources_and_quotes_the_cited_sentence() -> None
     )
     text = conversation_to_markdown([turn, not_found])
     assert text.startswith("# How many troops?\n")
+    assert "   also in https://example.com/wire/troops\n" in text
+    heading = render.citation_heading(_answer().citations[0]).plain
+    assert heading.splitlines()[-1] == "also in example.com/wire/troops"
     assert "## 1. How many troops?" in text and "## 2. What about mercury?" in text
     assert "There were 8,892 troops. [1]" in text
     assert "**Sources**" in text and "**Closest passages**" in text

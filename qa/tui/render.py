@@ -112,9 +112,14 @@ def citation_heading(citation: Citation, cwd: Path | None = None, width: int = 7
         details.append(f"p. {citation.page}")
     number = f"[{citation.n}]"
     title = oneline(citation.title) or "Untitled"
-    return Content.assemble(
+    heading = Content.assemble(
         (number, MARKER_STYLE), " ", (title, TITLE_STYLE), "\n", (" · ".join(details), DIM_STYLE)
     )
+    if citation.also_sources:  # other outlets ran the same text
+        room = max(20, (width - len("also in ")) // len(citation.also_sources) - 2)
+        also = ", ".join(short_source(s, limit=room, cwd=cwd) for s in citation.also_sources)
+        heading = Content.assemble(heading, "\n", (f"also in {also}", DIM_STYLE))
+    return heading
 
 
 def source_option(citation: Citation, cwd: Path | None = None, width: int = 74) -> Content:
