@@ -397,7 +397,10 @@ def _read_html(path: Path) -> Article | Skipped:
         include_tables=True,
         favor_recall=True,
     )
-    text = clean_text(getattr(doc, "text", None) or "")
+    # trafilatura gives one line per block (heading, paragraph, list item). Read as paragraphs, a heading no
+    # longer runs into the paragraph under it in a snippet, and chunks break between paragraphs.
+    blocks = (getattr(doc, "text", None) or "").splitlines()
+    text = clean_text("\n\n".join(block for block in blocks if block.strip()))
     if not text:
         return Skipped(str(path), "no main text found")
     title = _short_title(doc.title) or _short_title(tree.findtext(".//title")) or path.stem

@@ -273,6 +273,8 @@ def test_html_main_text_without_script_and_menu(tmp_path: Path) -> None:
     assert "MENU_HOME_LINK" not in article.text
     assert "MENU_SPORT_LINK" not in article.text
     assert article.title == "Rivers Rise Across the Valley"
+    # Each block its own paragraph (the page's lines were joined by single line breaks).
+    assert article.text.split("\n\n")[1].startswith("Officials said the water")
 
 
 def test_html_without_text_skipped(tmp_path: Path) -> None:
