@@ -269,7 +269,6 @@ def test_missing_query_model_is_named(small_index: Path) -> None:
         "x" * 100_000,
         "¿Cuántos soldados estadounidenses había en Irak?",
         "🤔🔥💥 troops?",
-        "?",
         'AND OR NOT "*',
     ],
 )
