@@ -23,11 +23,13 @@ _BOILERPLATE = re.compile(
 )
 MIN_SENTENCE_CHARS = 12
 _NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b", re.I
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion|once|twice|"
+    r"thrice)\b",
+    re.I,
 )
 _NUMBER_TOKEN = re.compile(
     r"\d[\d,.]*%?|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
-    r"thousands?|millions?|billions?)\b",
+    r"thousands?|millions?|billions?|once|twice|thrice)\b",
     re.I,
 )
 _YEAR_PATTERN = r"\b(1[5-9]\d\d|20\d\d)\b"
