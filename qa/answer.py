@@ -16,7 +16,9 @@ from qa.evidence import (
     asks_cost,
     asks_negated,
     is_boilerplate,
+    names_any,
     names_money,
+    question_names,
     says_negative,
     term_weights,
     type_match,
@@ -26,6 +28,7 @@ from qa.terms import keywords, stem
 from qa.types import Answer, Citation, Hit
 
 Encode = Callable[[list[str]], np.ndarray]
+ArticleText = Callable[[str], str]  # article id -> its title and text
 
 # Below this cosine between the question and its best sentence, no passage answers the question.
 # Chosen on questions.jsonl sets (see bench/quality.py and bench/results.md).
@@ -190,13 +193,24 @@ def compose(
     *,
     threshold: float = FOUND_THRESHOLD,
     negated: bool | None = None,
+    article_text: ArticleText | None = None,
 ) -> Answer:
     """Pick the 1-3 sentences that best answer the question and cite each; refuse below `threshold`.
 
     `negated`: whether the question asks what did not happen; by default read from `question` (a follow-up
-    reads it from its own words, not from the previous question it is searched with).
+    reads it from its own words, not from the previous question it is searched with). `article_text`
+    (article id -> its title and text): with it, an answer whose articles name none of the names the
+    question uses is refused ("How many jobs is Microsoft cutting?" is not answered about Brightwave).
     """
-    return compose_each(question, question_vector, candidates, encode, (threshold,), negated=negated)[0]
+    return compose_each(
+        question,
+        question_vector,
+        candidates,
+        encode,
+        (threshold,),
+        negated=negated,
+        article_text=article_text,
+    )[0]
 
 
 def compose_each(
@@ -208,6 +222,7 @@ def compose_each(
     *,
     negated: bool | None = None,
     extras_hold_words: bool = False,
+    article_text: ArticleText | None = None,
 ) -> list[Answer]:
     """`compose` at each of `thresholds`, from one scoring of the sentences (the model runs once).
 
@@ -219,7 +234,27 @@ def compose_each(
     scored = score_sentences(question, question_vector, candidates, encode, negated=negated)
     passages = [to_hit(c) for c in candidates]
     words = {stem(w) for w in keywords(question)} if extras_hold_words else None
-    return [_answer(question, scored, candidates, passages, t, negated, words) for t in thresholds]
+    names = question_names(question) if article_text is not None else []
+    named = _names_met(names, article_text)
+    return [_answer(question, scored, candidates, passages, t, negated, words, named) for t in thresholds]
+
+
+def _names_met(names: list[str], article_text: ArticleText | None) -> Callable[[set[str]], list[str]]:
+    """A check of the articles an answer cites: the question's names when none of them is in those articles
+    (the answer is about something else), else none."""
+    seen: dict[str, str] = {}
+
+    def missing(article_ids: set[str]) -> list[str]:
+        if not names or article_text is None:
+            return []
+        for article_id in article_ids:
+            if article_id not in seen:
+                seen[article_id] = article_text(article_id)
+            if names_any(names, seen[article_id]):
+                return []
+        return names
+
+    return missing
 
 
 def _answer(
@@ -230,6 +265,7 @@ def _answer(
     threshold: float,
     negated: bool,
     extras_hold: set[str] | None,
+    missing_names: Callable[[set[str]], list[str]],
 ) -> Answer:
     if not scored:
         return Answer(
@@ -254,7 +290,10 @@ def _answer(
                 and (not extras_hold or not extras_hold.isdisjoint(stem(w) for w in keywords(s.text)))
             ):
                 chosen.append(s)
-    else:
+    unnamed = missing_names({candidates[s.passage].row.article_id for s in chosen}) if found else []
+    if unnamed:
+        found = False
+    if not found:
         chosen = _closest_per_passage(scored, 3)
 
     citations: list[Citation] = []
@@ -282,11 +321,18 @@ def _answer(
         parts.append(f"{_one_line(s.text)} [{n}]")
     if found:
         text = " ".join(parts)
+    elif unnamed:
+        text = f"{NOT_FOUND} The closest passages are in the sources, but their articles do not mention {_either(unnamed)}."
     elif best.semantic >= threshold:  # close in meaning, refused as it says nothing negative: say why
         text = f"{NOT_FOUND} The closest passages are in the sources, but none of the sentences nearest the question says that something did not happen."
     else:
         text = f"{NOT_FOUND} The closest passages are in the sources."
     return Answer(question, text, found, citations, list(passages))
+
+
+def _either(names: Sequence[str]) -> str:
+    names = list(dict.fromkeys(names))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:

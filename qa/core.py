@@ -403,6 +403,7 @@ class QA:
                 thresholds or (FOUND_THRESHOLD,),
                 negated=asks_negated(shown),
                 extras_hold_words=bool(within),
+                article_text=store.article_text,
             )
             nothing = _nothing_to_answer_from(store, since, until) if not candidates else None
             done = time.perf_counter()

@@ -65,6 +65,16 @@ _MONEY = re.compile(
 )
 
 
+# A capitalized word (or an acronym) inside a question is most often a name: "How many jobs is Microsoft
+# cutting?" Months, weekdays and asking words are capitalized without naming what the question is about.
+_QUESTION_NAME = re.compile(r"\b(?:[A-Z][\w'’.-]*[A-Za-z0-9]|[A-Z]{2,})\b")
+_NOT_NAMES = frozenset(
+    "january february march april may june july august september october november december monday tuesday "
+    "wednesday thursday friday saturday sunday mondays tuesdays wednesdays thursdays fridays saturdays sundays "
+    "who what when where which why how whom whose according".split()
+)
+
+
 def is_boilerplate(sentence: str) -> bool:
     """An ad, a cookie notice, a subscription or share prompt: never evidence."""
     return _BOILERPLATE.search(sentence.lower()) is not None
@@ -100,6 +110,30 @@ def asks_cost(question: str) -> bool:
 def names_money(sentence: str) -> bool:
     """The sentence names a sum of money: a currency sign or word."""
     return _MONEY.search(sentence) is not None
+
+
+def question_names(question: str) -> list[str]:
+    """The names a question uses: capitalized words and acronyms that do not open one of its sentences."""
+    names = []
+    for match in _QUESTION_NAME.finditer(question):
+        word, before = match.group(), question[: match.start()].rstrip()
+        if not before or before[-1] in '.?!:"“':
+            continue  # opens a sentence: capitalized anyway
+        if "-" in word or word.lower() in STOPWORDS or word.lower() in _NOT_NAMES:
+            continue
+        names.append(word)
+    return names
+
+
+def names_any(names: Sequence[str], text: str) -> bool:
+    """Whether `text` holds one of the names, met by their first five letters ("Brightwav" for
+    "Brightwave", "Lloyds" for "Lloyd's")."""
+    lowered = text.lower()
+    for name in names:
+        name = name.lower().rstrip("'’s")
+        if re.search(r"\b" + re.escape(name[:5]), lowered):
+            return True
+    return False
 
 
 def says_negative(sentence: str) -> bool:

@@ -459,6 +459,11 @@ class Store:
             page_starts=tuple(json.loads(row[6] or "[]")),
         )
 
+    def article_text(self, article_id: str) -> str:
+        """An article's title and text ("" for none)."""
+        row = self.conn.execute("SELECT title, text FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return f"{row[0]}\n\n{row[1]}" if row else ""
+
     def list_articles(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             "SELECT a.id, a.title, a.source, a.date, length(a.text), count(c.id), a.duplicate_of"

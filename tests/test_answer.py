@@ -349,3 +349,14 @@ def test_a_follow_up_that_points_back_is_answered_from_the_article_of_the_talk(t
     assert len(answer.citations) == 1
     # A cost is a sum of money: not the score, the year or the crowd of the game the talk is about.
     assert not followup("Who won the state hockey final?", "how much did it cost?").found
+
+
+def test_an_answer_about_something_the_question_does_not_name_is_refused(bridge_and_hospital: QA) -> None:
+    qa = bridge_and_hospital
+    named = qa.ask("How much did the Riverton council approve for bridge repairs?")
+    assert named.found and "$48 million" in named.text
+    # Another city's council: the bridge article is close in meaning, but it is not about Oakland.
+    other = qa.ask("How much did the Oakland council approve for bridge repairs?")
+    assert not other.found
+    assert other.text.endswith("but their articles do not mention Oakland.")
+    assert other.citations and other.citations[0].sentence  # the closest passages are still shown

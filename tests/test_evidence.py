@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from qa.chunk import split_sentences
-from qa.evidence import _term_finder, found_terms, passage_focus, unmet_negation
+from qa.evidence import _term_finder, found_terms, names_any, passage_focus, question_names, unmet_negation
 from qa.retrieve import Candidate, focus
 from qa.store import ChunkRow
 from qa.terms import keywords, prefix_stem, stem
@@ -135,3 +135,17 @@ def test_a_did_not_question_is_unmet_by_a_sentence_that_says_nothing_negative() 
     # Falling shares, a match and an opposition are not negative statements.
     for sentence in ("Shares declined 3%.", "They played against Spain.", "The opposition leader spoke."):
         assert unmet_negation("Who did not attend?", sentence), sentence
+
+
+def test_question_names_are_its_capitalized_words_that_do_not_open_a_sentence() -> None:
+    assert question_names("How many jobs is Microsoft cutting?") == ["Microsoft"]
+    assert question_names("Pfizer and BioNTech said what on Monday in July?") == ["BioNTech"]
+    assert question_names("Who did the NATO chief meet? Which U-turn did the UK make?") == ["NATO", "UK"]
+    assert question_names("what did they decide?") == []
+
+
+def test_names_are_met_by_their_first_five_letters() -> None:
+    assert names_any(["Brightwav"], "Brightwave Systems said on Monday")
+    assert names_any(["Lloyds"], "Lloyd's bank")
+    assert not names_any(["Microsoft"], "Brightwave Systems said on Monday")
+    assert not names_any([], "anything")
