@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ import typer
 
 from qa import interrupt
 from qa.errors import BadOption, BadQuestion, QAError
-from qa.text import plural, safe
+from qa.text import oneline, plural, safe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +49,7 @@ Until = Annotated[str | None, typer.Option("--until", help="Only articles dated 
 
 
 def fail(message: str, code: int) -> None:
-    typer.echo(f"qa: {safe(message)}", err=True)
+    typer.echo(f"qa: {oneline(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -77,10 +78,23 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _qa(index_dir: Path, model: str | None = None):  # type: ignore[no-untyped-def]
+def _typed(ctx: typer.Context | None, name: str) -> bool:
+    source = ctx.get_parameter_source(name) if ctx is not None else None
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def _given(ctx: typer.Context, name: str, value: Any) -> Any:
+    """A command's --index-dir or --model, or the one given before the command (`qa --index-dir X ask ...`,
+    which was ignored): the command's own, if typed, comes first; either typed, before QA_INDEX_DIR/QA_MODEL."""
+    if not _typed(ctx, name) and _typed(ctx.parent, name):
+        return ctx.parent.params[name]  # type: ignore[union-attr]
+    return value
+
+
+def _qa(ctx: typer.Context, index_dir: Path, model: str | None = None):  # type: ignore[no-untyped-def]
     from qa.core import QA
 
-    return QA(index_dir, model)
+    return QA(_given(ctx, "index_dir", index_dir), _given(ctx, "model", model))
 
 
 def _date(value: str | None, flag: str) -> str | None:
@@ -108,14 +122,15 @@ def main(ctx: typer.Context, index_dir: IndexDir = Path("index"), model: Model =
     Run `qa` alone to open the terminal UI.
     """
     if ctx.invoked_subcommand is None:
-        ctx.invoke(chat, index_dir=index_dir, model=model)
+        ctx.invoke(chat, ctx, index_dir=index_dir, model=model)
 
 
 @app.command()
 @friendly_errors
 def index(
+    ctx: typer.Context,
     paths: Annotated[
-        list[Path] | None,
+        list[str] | None,  # not Path: Path("") is the current folder, and "" is a script's empty variable
         typer.Argument(
             help="Files or folders to index (default: those indexed before; seeds/ for a new index).",
             show_default=False,
@@ -142,7 +157,7 @@ def index(
     Example: qa index ~/news articles.jsonl
     """
     interrupt.install()
-    qa = _qa(index_dir, model)
+    qa = _qa(ctx, index_dir, model)
     show_bar = sys.stderr.isatty()
     with (
         typer.progressbar(length=1000, label="indexing", file=sys.stderr, show_eta=True)
@@ -159,7 +174,7 @@ def index(
 
         report = qa.index(paths or None, rebuild=rebuild, precision=precision, progress=progress)
     for skipped in report.skipped[:20]:
-        typer.echo(f"skipped {safe(skipped.source)}: {safe(skipped.reason)}", err=True)
+        typer.echo(f"skipped {oneline(skipped.source)}: {oneline(skipped.reason)}", err=True)
     if len(report.skipped) > 20:
         typer.echo(f"... and {len(report.skipped) - 20} more skipped", err=True)
     stats = qa.stats()
@@ -182,6 +197,7 @@ class _NoBar:
 @app.command()
 @friendly_errors
 def ask(
+    ctx: typer.Context,
     question: Annotated[
         str | None, typer.Argument(help='Your question, in quotes; "-" reads one question a line from stdin.')
     ] = None,
@@ -201,7 +217,7 @@ def ask(
 
     Batch example (one JSON answer a line): qa ask --file questions.txt, or: cat questions.txt | qa ask -
     """
-    qa = _qa(index_dir, model)
+    qa = _qa(ctx, index_dir, model)
     dates = _dates(since, until)
     if file is not None and question is not None:
         raise BadQuestion("give a question or --file, not both")
@@ -224,8 +240,9 @@ def _ask_many(qa, file: Path | None, k: int, dates: dict[str, str | None]) -> No
             lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError as exc:
             raise BadOption(f"cannot read {file}: {exc.strerror or exc}") from None
-    else:
-        lines = sys.stdin
+    else:  # bytes that are not UTF-8 stopped the batch at their line
+        stdin = getattr(sys.stdin, "buffer", None)
+        lines = io.TextIOWrapper(stdin, encoding="utf-8", errors="replace") if stdin else sys.stdin
     from qa.core import settle_heap
 
     qa.load()
@@ -236,7 +253,7 @@ def _ask_many(qa, file: Path | None, k: int, dates: dict[str, str | None]) -> No
         try:
             typer.echo(json.dumps(qa.ask(line, k, **dates).to_dict(), ensure_ascii=False))
         except BadQuestion as exc:
-            typer.echo(json.dumps({"question": line, "error": str(exc)}, ensure_ascii=False))
+            typer.echo(json.dumps({"question": line.strip(), "error": str(exc)}, ensure_ascii=False))
 
 
 def _print_answer(answer) -> None:  # type: ignore[no-untyped-def]
@@ -245,16 +262,17 @@ def _print_answer(answer) -> None:  # type: ignore[no-untyped-def]
         typer.echo("\nSources:" if answer.found else "\nClosest passages:")
     for c in answer.citations:
         where = ", ".join(x for x in (c.date, f"p. {c.page}" if c.page else None) if x)
-        typer.echo(f"[{c.n}] {safe(c.title)}" + (f" ({where})" if where else ""))
-        typer.echo(f"    {safe(c.source)}  chars {c.start}-{c.end}")
+        typer.echo(f"[{c.n}] {oneline(c.title)}" + (f" ({where})" if where else ""))
+        typer.echo(f"    {oneline(c.source)}  chars {c.start}-{c.end}")  # a file name may hold a line break
         if c.also_sources:
-            typer.echo(f"    also in {safe(', '.join(c.also_sources))}")
-        typer.echo(f'    "{safe(" ".join(c.snippet.split()))}"')
+            typer.echo(f"    also in {oneline(', '.join(c.also_sources))}")
+        typer.echo(f'    "{oneline(c.snippet)}"')
 
 
 @app.command()
 @friendly_errors
 def search(
+    ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int, typer.Option("-k", "--top", min=1, max=100, help="Passages to show.")] = 5,
     as_json: Json = False,
@@ -267,7 +285,7 @@ def search(
 
     Example: qa search "NATO training mission" -k 3
     """
-    hits = _qa(index_dir, model).search(query, k, **_dates(since, until))
+    hits = _qa(ctx, index_dir, model).search(query, k, **_dates(since, until))
     if as_json:
         typer.echo(
             json.dumps(
@@ -294,21 +312,23 @@ def search(
     if not hits:
         typer.echo("no passages match")
     for rank, h in enumerate(hits, start=1):
-        typer.echo(f"{rank}. [{h.score:.4f}] {safe(h.title)}  ({safe(h.source)}, chars {h.start}-{h.end})")
+        typer.echo(
+            f"{rank}. [{h.score:.4f}] {oneline(h.title)}  ({oneline(h.source)}, chars {h.start}-{h.end})"
+        )
         if h.also_sources:
-            typer.echo(f"   also in {safe(', '.join(h.also_sources))}")
+            typer.echo(f"   also in {oneline(', '.join(h.also_sources))}")
         text = " ".join(h.text.split())
         typer.echo(f"   {safe(text[:300])}{'…' if len(text) > 300 else ''}")
 
 
 @app.command()
 @friendly_errors
-def articles(as_json: Json = False, index_dir: IndexDir = Path("index")) -> None:
+def articles(ctx: typer.Context, as_json: Json = False, index_dir: IndexDir = Path("index")) -> None:
     """List the articles in the index.
 
     Example: qa articles --json
     """
-    qa = _qa(index_dir)
+    qa = _qa(ctx, index_dir)
     rows = qa.articles()
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
@@ -317,7 +337,7 @@ def articles(as_json: Json = False, index_dir: IndexDir = Path("index")) -> None
     for row in rows:
         typer.echo(
             f"{safe(str(row['id'])):<{id_width}}  {row['date'] or '':<10}  {plural(row['chunks'], 'chunk'):>10}  "
-            f"{safe(str(row['title']))}  ({safe(str(row['source']))})"  # the source tells equal titles apart
+            f"{oneline(str(row['title']))}  ({oneline(str(row['source']))})"  # the source tells equal titles apart
         )
     stats = qa.stats()
     typer.echo(
@@ -329,6 +349,7 @@ def articles(as_json: Json = False, index_dir: IndexDir = Path("index")) -> None
 @app.command()
 @friendly_errors
 def remove(
+    ctx: typer.Context,
     targets: Annotated[
         list[str], typer.Argument(help="Article ids (see `qa articles`) or file/folder paths.")
     ],
@@ -338,7 +359,7 @@ def remove(
 
     Example: qa remove 3f2a9c1d0b7e4a55 ~/articles/old-story.md
     """
-    report = _qa(index_dir).remove(targets)
+    report = _qa(ctx, index_dir).remove(targets)
     typer.echo(report.summary())
     for note in report.notes:
         typer.echo(f"note: {safe(note)}", err=True)
@@ -347,6 +368,7 @@ def remove(
 @app.command("eval")
 @friendly_errors
 def eval_(
+    ctx: typer.Context,
     data_dir: Annotated[
         Path, typer.Argument(help="Folder with articles.jsonl and questions.jsonl.", show_default=False)
     ],
@@ -385,7 +407,7 @@ def eval_(
             label = "indexing" if stage == "index" else "asking"
             typer.echo(f"\r{label} {step:3d}%", err=True, nl=False)
 
-    metrics = evaluate(_qa(index_dir, model), data_dir, method=method, out=out, progress=progress)
+    metrics = evaluate(_qa(ctx, index_dir, model), data_dir, method=method, out=out, progress=progress)
     if show_bar:
         typer.echo("", err=True)
     if as_json:
@@ -398,7 +420,7 @@ def eval_(
 
 @app.command()
 @friendly_errors
-def chat(index_dir: IndexDir = Path("index"), model: Model = None) -> None:
+def chat(ctx: typer.Context, index_dir: IndexDir = Path("index"), model: Model = None) -> None:
     """Open the terminal UI (the same as running `qa` alone).
 
     Example: qa chat --index-dir ~/news-index
@@ -409,7 +431,7 @@ def chat(index_dir: IndexDir = Path("index"), model: Model = None) -> None:
         typer.echo(app.info.help or "")
         typer.echo("\nRun `qa --help` for the commands.")
         return
-    QAApp(index_dir=index_dir, model=model).run()
+    QAApp(index_dir=_given(ctx, "index_dir", index_dir), model=_given(ctx, "model", model)).run()
 
 
 def run() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from qa.errors import BadOption, BadQuestion, IndexProblem, MissingPath
 from qa.store import REBUILD_HINT, Store, index_precision, load_vectors, rebuild_hint, recorded_sources
 from qa.terms import keywords, stem
+from qa.text import safe
 from qa.types import Answer, Article, Hit, IndexReport, IndexStats, Skipped
 
 DEFAULT_INDEX_DIR = Path("index")
@@ -48,7 +49,8 @@ _heap_settled = False
 
 
 def clean_question(question: str) -> str:
-    text = " ".join(question.split())
+    # Bytes that are not UTF-8 (a shell passes them through) broke the tokenizer; escape codes are no question.
+    text = " ".join(safe(question.encode("utf-8", "replace").decode("utf-8")).split())
     if not text:
         raise BadQuestion('the question is empty: type a question, e.g. qa ask "Who leads NATO?"')
     if not re.search(r"\w", text):  # "?" alone was answered with whatever passages came first
@@ -448,11 +450,16 @@ class QA:
     ) -> IndexReport:
         from qa.indexer import run_index
 
+        if any(not str(p).strip() for p in paths or ()):  # a script's empty variable, not the current folder
+            raise BadOption("an empty path was given: name the files or folders (qa index . for this folder)")
         # A mistyped path is an error, not an empty folder: indexing the rest would hide the typo.
         missing = [str(p) for p in paths or () if not os.path.lexists(p)]
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
             raise MissingPath(f"no such file or folder: {missing[0]}{more}; nothing was indexed")
+        broken = [str(p) for p in paths or () if not os.path.exists(p)]  # a link to nothing, or a link loop
+        if broken:
+            raise MissingPath(f"{broken[0]} is a link to nothing or a link loop; nothing was indexed")
         gone: list[str] = []
         if not paths:  # refresh what the index was built from; a new index gets the sample articles
             sources, articles = recorded_sources(self.index_dir)
@@ -502,6 +509,8 @@ class QA:
         """Remove articles by id or by the file or folder they came from."""
         from qa.indexer import path_within, recorded_path, run_remove
 
+        if any(not target.strip() for target in targets):  # "" resolved to the current folder: all of it went
+            raise BadOption("an empty id or path was given: nothing was removed")
         folders = self.sources() or []
         report = run_remove(self.index_dir, list(targets))
         self.close()

@@ -6,11 +6,7 @@ import re
 from collections.abc import Sequence
 
 from qa.conversations import Turn
-from qa.text import safe
-
-
-def _oneline(text: str) -> str:
-    return " ".join(safe(text).split())
+from qa.text import oneline, safe
 
 
 def sources_markdown(answer: dict[str, object]) -> str:
@@ -21,20 +17,20 @@ def sources_markdown(answer: dict[str, object]) -> str:
     heading = "Sources" if answer.get("found") else "Closest passages"
     lines = [f"**{heading}**", ""]
     for c in citations:  # type: ignore[attr-defined]
-        details = [x for x in (c.get("date"), _oneline(str(c.get("source") or ""))) if x]
+        details = [x for x in (c.get("date"), oneline(str(c.get("source") or ""))) if x]
         if c.get("page"):
             details.append(f"p. {c['page']}")
-        lines.append(f"{c['n']}. {_oneline(str(c.get('title') or 'Untitled'))} ({', '.join(details)})")
+        lines.append(f"{c['n']}. {oneline(str(c.get('title') or 'Untitled'))} ({', '.join(details)})")
         if also := c.get("also_sources"):
-            lines.append(f"   also in {', '.join(_oneline(str(s)) for s in also)}")
-        lines.append(f"   > {_oneline(str(c.get('sentence') or ''))}")
+            lines.append(f"   also in {', '.join(oneline(str(s)) for s in also)}")
+        lines.append(f"   > {oneline(str(c.get('sentence') or ''))}")
     return "\n".join(lines)
 
 
 def turn_to_markdown(turn: Turn) -> str:
     """One question and its answer with sources (what "copy answer" puts on the clipboard)."""
     answer = turn.answer
-    parts = [f"**Q:** {_oneline(turn.question)}", "", safe(str(answer.get("answer") or "")).strip()]
+    parts = [f"**Q:** {oneline(turn.question)}", "", safe(str(answer.get("answer") or "")).strip()]
     sources = sources_markdown(answer)
     if sources:
         parts += ["", sources]
@@ -43,12 +39,12 @@ def turn_to_markdown(turn: Turn) -> str:
 
 def conversation_to_markdown(turns: Sequence[Turn], title: str | None = None) -> str:
     """The whole conversation: a heading, then each question, its answer and its numbered sources."""
-    heading = _oneline(title or (turns[0].question if turns else "Conversation"))
+    heading = oneline(title or (turns[0].question if turns else "Conversation"))
     parts = [f"# {heading}", ""]
     for number, turn in enumerate(turns, start=1):
         answer = turn.answer
         parts += [
-            f"## {number}. {_oneline(turn.question)}",
+            f"## {number}. {oneline(turn.question)}",
             "",
             safe(str(answer.get("answer") or "")).strip(),
         ]

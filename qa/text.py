@@ -16,6 +16,11 @@ def safe(text: str) -> str:
     return _CONTROL.sub("", _ANSI.sub("", text))
 
 
+def oneline(text: str) -> str:
+    """`safe` text on one line: runs of whitespace, line breaks included, become one space."""
+    return " ".join(safe(text).split())
+
+
 def plural(n: int, word: str) -> str:
     """ "1 article", "2 articles"."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"

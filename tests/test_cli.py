@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa.cli import app
+from qa.core import QA
 from tests.conftest import SEED_FILE, SEED_QUESTION
 
 runner = CliRunner()
@@ -322,3 +323,61 @@ def test_articles_are_listed_in_aligned_columns(tmp_path: Path) -> None:
     assert runner.invoke(app, ["index", str(folder), "--index-dir", index_dir]).exit_code == 0
     lines = runner.invoke(app, ["articles", "--index-dir", index_dir]).stdout.splitlines()[:-1]
     assert len(lines) == 2 and len({re.search(r" chunks?  ", line).end() for line in lines}) == 1  # type: ignore[union-attr]
+
+
+def test_index_dir_before_the_command_is_the_one_used(seed_index: Path, tmp_path: Path) -> None:
+    env = {"QA_INDEX_DIR": str(tmp_path / "elsewhere")}
+    result = runner.invoke(app, ["--index-dir", str(seed_index), "articles", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 1
+    # The command's own option, when typed, comes first.
+    result = runner.invoke(
+        app, ["--index-dir", str(tmp_path / "nope"), "articles", "--index-dir", str(seed_index)]
+    )
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "nope").exists()
+
+
+def test_empty_paths_and_link_loops_are_one_line_errors_that_change_nothing(
+    seed_index: Path, tmp_path: Path
+) -> None:
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+    for args, message in (
+        (["remove", ""], "an empty id or path was given: nothing was removed"),
+        (["index", ""], "an empty path was given"),
+        (["index", str(loop)], "is a link to nothing or a link loop; nothing was indexed"),
+    ):
+        result = runner.invoke(app, [*args, "--index-dir", str(seed_index)])
+        assert result.exit_code == 2, args
+        assert result.stderr.strip().count("\n") == 0 and message in result.stderr, args
+    assert len(QA(seed_index).articles()) == 1
+
+
+def test_questions_with_bytes_that_are_not_utf8_or_only_escape_codes(seed_index: Path) -> None:
+    result = runner.invoke(app, ["ask", "How many troops\udce9?", "--json", "--index-dir", str(seed_index)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["found"] is True
+    result = runner.invoke(app, ["ask", "\x1b[2J\x1b[H", "--index-dir", str(seed_index)])
+    assert result.exit_code == 2 and "the question is empty" in result.stderr
+    batch = runner.invoke(
+        app, ["ask", "-", "--index-dir", str(seed_index)], input=b"\xff\n" + SEED_QUESTION.encode()
+    )
+    assert batch.exit_code == 0, batch.output
+    first, second = (json.loads(line) for line in batch.stdout.splitlines())
+    assert "has no words" in first["error"] and second["found"] is True
+
+
+def test_a_file_name_with_a_line_break_is_shown_on_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "bridge\nopens.txt").write_text(
+        "Bridge opens\n\nThe harbor bridge opened in May after two years of work.\n"
+    )
+    index_dir = str(tmp_path / "index")
+    assert runner.invoke(app, ["index", str(folder), "--index-dir", index_dir]).exit_code == 0
+    result = runner.invoke(app, ["ask", "When did the harbor bridge open?", "--index-dir", index_dir])
+    assert result.exit_code == 0, result.output
+    assert f"    {folder}/bridge opens.txt  chars " in result.stdout
+    listed = runner.invoke(app, ["articles", "--index-dir", index_dir]).stdout
+    assert listed.splitlines()[0].endswith(f"({folder}/bridge opens.txt)")

@@ -15,7 +15,7 @@ from pathlib import Path
 from textual.content import Content
 from textual.style import Style
 
-from qa.text import safe
+from qa.text import oneline, safe
 from qa.types import Answer, Article, Citation
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -26,10 +26,6 @@ CITED_STYLE = "bold $text-warning on $warning-muted"
 DIM_STYLE = "$text-muted"
 TITLE_STYLE = "bold $text-primary"
 NOT_FOUND_STYLE = "italic $text-warning"
-
-
-def oneline(text: str) -> str:
-    return " ".join(safe(text).split())
 
 
 def display_source(source: str, cwd: Path | None = None) -> str:
