@@ -359,6 +359,7 @@ class _Indexer:
         total = sum(_size(f) for f in files) or 1
         done = 0
         known = self.store.article_hashes() if not self.rebuild else {}
+        owners = self.store.article_origins() if not self.rebuild else {}
         seen: set[str] = set()
         failed_origins: set[str] = set()
         for path in files:
@@ -378,6 +379,13 @@ class _Indexer:
                     continue
                 if item.id in seen:
                     self.report.skipped.append(Skipped(item.source, f"duplicate article id {item.id}"))
+                    continue
+                owner = owners.get(item.id)
+                if owner is not None and owner != origin and os.path.exists(owner):
+                    # Ids of JSONL records are the file's own: another file's "1" would replace this one.
+                    self.report.skipped.append(
+                        Skipped(item.source, f"article id {item.id} is taken by {owner}")
+                    )
                     continue
                 seen.add(item.id)
                 digest = content_hash(item)

@@ -329,6 +329,10 @@ class Store:
     def article_hashes(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT id, content_hash FROM articles"))
 
+    def article_origins(self) -> dict[str, str]:
+        """Article id -> the file it was read from."""
+        return dict(self.conn.execute("SELECT id, origin FROM articles"))
+
     def article_ids_from_origins(self, origins_prefixes: Sequence[str]) -> dict[str, str]:
         """Article id -> origin for articles read from any of these files or folders."""
         found: dict[str, str] = {}

@@ -182,6 +182,18 @@ def test_a_syndicated_copy_with_its_own_last_line_is_named_on_the_passage_it_rep
     assert not any(h["text"] == hits[0]["text"] for h in hits[1:])  # one passage for both copies
 
 
+def test_a_jsonl_id_taken_by_another_file_does_not_replace_its_article(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "1", "title": "Harbour", "text": HARBOUR}) + "\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "1", "title": "Fire", "text": FOREST}) + "\n")
+    qa = QA(tmp_path / "index")
+    qa.index([tmp_path / "a.jsonl"])
+    report = qa.index([tmp_path / "b.jsonl"])  # exports number their records 1, 2, 3... in each file
+    assert [s.reason for s in report.skipped] == [f"article id 1 is taken by {tmp_path / 'a.jsonl'}"]
+    assert [a["title"] for a in qa.articles()] == ["Harbour"]
+    again = qa.index()  # both files are sources now: the same, every time
+    assert again.changed == 0 and [a["title"] for a in qa.articles()] == ["Harbour"]
+
+
 def test_second_writer_is_refused_while_readers_keep_working(seed_index: Path, library: Path) -> None:
     with writer_lock(seed_index):
         code, _, err = cli("index", str(library), "--index-dir", str(seed_index))
