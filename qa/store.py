@@ -132,6 +132,18 @@ class ChunkRow:
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.OperationalError as exc:
+            # In a folder this user cannot write to (a read-only mount, an index copied without its -shm
+            # file), SQLite cannot make the shared-memory file a WAL reader needs; nothing this user runs
+            # can change the database there, so it is read as immutable.
+            if "readonly" not in str(exc) or os.access(path.parent, os.W_OK):
+                raise
+            conn.close()
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro&immutable=1", uri=True, timeout=30, check_same_thread=False
+            )
     else:
         conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -196,7 +208,10 @@ class Store:
 
     def _read_manifest(self) -> dict[str, Any]:
         rows = self.conn.execute("SELECT key, value FROM manifest").fetchall()
-        return {key: json.loads(value) for key, value in rows}
+        try:
+            return {key: json.loads(value) for key, value in rows}
+        except ValueError:
+            raise IndexProblem(f"{self.db_path} has a damaged manifest: {UNREADABLE_HINT}") from None
 
     def set_manifest(self, **values: Any) -> None:
         self.conn.executemany(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -192,6 +195,37 @@ def test_a_jsonl_id_taken_by_another_file_does_not_replace_its_article(tmp_path:
     assert [a["title"] for a in qa.articles()] == ["Harbour"]
     again = qa.index()  # both files are sources now: the same, every time
     assert again.changed == 0 and [a["title"] for a in qa.articles()] == ["Harbour"]
+
+
+def test_an_index_in_a_folder_the_user_cannot_write_to_is_read(seed_index: Path, tmp_path: Path) -> None:
+    # A copied index without its -shm / -wal files, in a read-only folder (a mount, another user's folder).
+    copy = tmp_path / "read-only-index"
+    shutil.copytree(seed_index, copy, ignore=shutil.ignore_patterns("qa.sqlite-*", ".writer.lock"))
+    for path in [copy, *copy.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    # Root may write anywhere: the command runs without that capability, as a user would.
+    drop = (
+        ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner"] if os.geteuid() == 0 else []
+    )
+    qa_command = [*drop, sys.executable, "-m", "qa"]
+    try:
+        done = subprocess.run(
+            [*qa_command, "ask", SEED_QUESTION, "--index-dir", str(copy)], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert "8,892" in done.stdout
+    finally:
+        for path in [copy, *copy.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+
+
+def test_a_damaged_manifest_is_a_one_line_error(seed_index: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "index"
+    shutil.copytree(seed_index, copy)
+    with sqlite3.connect(copy / "qa.sqlite") as conn:
+        conn.execute("UPDATE manifest SET value = '{not json' WHERE key = 'dim'")
+    code, _, err = cli("articles", "--index-dir", str(copy))
+    assert code == 2 and err.count("\n") == 1 and "has a damaged manifest" in err
 
 
 def test_second_writer_is_refused_while_readers_keep_working(seed_index: Path, library: Path) -> None:
