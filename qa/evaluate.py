@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from qa.core import QA
-from qa.errors import QAError
+from qa.errors import BadOption
 from qa.retrieve import METHODS
 from qa.types import Answer, Hit
 
@@ -91,7 +91,7 @@ def read_questions(path: Path) -> list[Question]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise QAError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise BadOption(f"cannot read {path}: {exc.strerror or exc}") from exc
     for lineno, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -101,9 +101,9 @@ def read_questions(path: Path) -> list[Question]:
             answer = record.get("answer")
             gold = tuple(str(a) for a in record.get("gold_articles") or ())
         except (ValueError, KeyError, TypeError) as exc:
-            raise QAError(f"{path}:{lineno}: not a question record ({type(exc).__name__}: {exc})") from exc
+            raise BadOption(f"{path}:{lineno}: not a question record ({type(exc).__name__}: {exc})") from exc
         if gold and not (isinstance(answer, str) and answer.strip()):
-            raise QAError(f"{path}:{lineno}: gold_articles without an answer string")
+            raise BadOption(f"{path}:{lineno}: gold_articles without an answer string")
         out.append(Question(str(record.get("id", lineno)), question, answer, gold))
     return out
 
@@ -125,25 +125,29 @@ def evaluate(
     composing). `out` gets one JSON line per question for error analysis.
     """
     if method not in METHODS:
-        raise QAError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+        raise BadOption(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
     data_dir = Path(data_dir)
     articles, questions_file = data_dir / "articles.jsonl", data_dir / "questions.jsonl"
     for path in (articles, questions_file):
         if not path.is_file():
-            raise QAError(f"{path} is missing: DATA_DIR needs articles.jsonl and questions.jsonl")
+            raise BadOption(f"{path} is missing: DATA_DIR needs articles.jsonl and questions.jsonl")
     questions = read_questions(questions_file)
     if not questions:
-        raise QAError(f"{questions_file} holds no questions")
+        raise BadOption(f"{questions_file} holds no questions")
+    try:  # before indexing, which can take minutes: a mistyped --out is known at once
+        sink = out.open("w", encoding="utf-8") if out else None
+    except OSError as exc:
+        raise BadOption(f"cannot write {out}: {exc.strerror or exc}") from None
 
-    index_progress = (lambda done, total: progress("index", done, total)) if progress else None
-    report = qa.index([articles], progress=index_progress)
-    qa.load()
-    qa.ask(questions[0].question, ANSWER_K, method=method)  # warm-up: first inference is slow
-
-    rows: list[dict[str, Any]] = []
-    latencies: list[float] = []
-    sink = out.open("w", encoding="utf-8") if out else None
     try:
+        index_progress = (lambda done, total: progress("index", done, total)) if progress else None
+        report = qa.index([articles], progress=index_progress)
+        if not (report.new or report.changed or report.unchanged):
+            raise BadOption(f"{articles} holds no article that could be read: nothing to measure")
+        qa.load()
+        qa.ask(questions[0].question, ANSWER_K, method=method)  # warm-up: first inference is slow
+        rows: list[dict[str, Any]] = []
+        latencies: list[float] = []
         for n, q in enumerate(questions, start=1):
             started = time.perf_counter()
             answer = qa.ask(q.question, ANSWER_K, method=method)

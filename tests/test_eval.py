@@ -160,5 +160,19 @@ def test_cli_eval_json_and_out(data_dir: Path, tmp_path: Path) -> None:
 def test_cli_eval_missing_questions_is_one_line_error(tmp_path: Path) -> None:
     (tmp_path / "articles.jsonl").write_text(json.dumps(ARTICLES[0]) + "\n", encoding="utf-8")
     result = runner.invoke(app, ["eval", str(tmp_path), "--index-dir", str(tmp_path / "index")])
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert "questions.jsonl is missing" in result.output
+
+
+def test_cli_eval_bad_out_or_unreadable_articles_are_one_line_errors(data_dir: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    bad_out = tmp_path / "no-such-folder" / "rows.jsonl"
+    result = runner.invoke(app, ["eval", str(data_dir), "--out", str(bad_out), "--index-dir", str(index_dir)])
+    assert result.exit_code == 2 and f"cannot write {bad_out}" in result.stderr
+    assert not index_dir.exists()  # known before anything was indexed
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "articles.jsonl").write_text("{not json\n", encoding="utf-8")
+    (broken / "questions.jsonl").write_text((data_dir / "questions.jsonl").read_text(), encoding="utf-8")
+    result = runner.invoke(app, ["eval", str(broken), "--index-dir", str(tmp_path / "index2")])
+    assert result.exit_code == 2 and "holds no article that could be read" in result.stderr
