@@ -605,6 +605,26 @@ async def test_the_index_dialog_neither_closes_empty_nor_remembers_a_path_that_i
         assert not isinstance(app.screen, PathDialog)
 
 
+async def test_articles_indexed_from_another_shell_are_picked_up_without_a_restart(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    app = QAApp(index_dir=index_dir, data_dir=data_dir)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: app.phase == "empty")
+        # `qa index` in another shell (a process of its own: the app only sees the files change).
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "qa", "index", str(SEEDS), "--index-dir", str(index_dir)],
+            capture_output=True,
+        )
+        assert done.returncode == 0, done.stderr
+        await wait_for(pilot, lambda: app.phase == "ready", timeout=20)
+        assert app.stats is not None and app.stats.articles == 1
+        turn = await ask(pilot, app, SEED_QUESTION)
+        assert turn.answer is not None and turn.answer.found
+
+
 # -- saving, copying, exporting ----------------------------------------------------------------------------
 
 

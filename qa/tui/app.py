@@ -37,6 +37,9 @@ class IndexCancelled(Exception):
     """Raised from the progress callback to stop an index run when the app quits."""
 
 
+INDEX_POLL_SECONDS = 2.0
+
+
 class QAApp(App[None]):
     """Chat with your articles. `phase` is the index's state; `indexing` is true while one runs."""
 
@@ -116,6 +119,7 @@ class QAApp(App[None]):
             self.store_problem = f"conversations will not be saved ({self.data_dir}: {exc})"
             self.conversations = ConversationStore(None)
         self.show_timings = show_timings
+        self._index_seen: tuple[int, ...] | None = None  # the index files' sizes and times, last looked at
 
     @property
     def qa(self) -> QA:
@@ -141,6 +145,28 @@ class QAApp(App[None]):
             self.notify(self.store_problem, severity="warning", timeout=12)
         # The first frame goes out before the worker starts importing the model's libraries.
         self.call_after_refresh(self._load)
+        self.set_interval(INDEX_POLL_SECONDS, self._poll_for_index)
+
+    def _poll_for_index(self) -> None:
+        """With no articles yet, or an index that could not be opened, notice what `qa index` in another
+        shell has saved since (the app said "No articles indexed yet" until it was restarted). A look at
+        the files' sizes and times."""
+        if self.phase not in ("empty", "error") or self.indexing:
+            return
+        seen = self._index_stamp()
+        if seen != self._index_seen:
+            self._index_seen = seen
+            self._load()
+
+    def _index_stamp(self) -> tuple[int, ...]:
+        stamp: list[int] = []
+        for name in ("qa.sqlite", "qa.sqlite-wal"):
+            try:
+                info = (self.index_dir / name).stat()
+            except OSError:
+                continue
+            stamp += [info.st_mtime_ns, info.st_size]
+        return tuple(stamp)
 
     def on_unmount(self) -> None:
         self.conversations.close()
@@ -177,10 +203,11 @@ class QAApp(App[None]):
 
     @on(LoadFailed)
     def _load_failed(self, message: LoadFailed) -> None:
+        said = self.error
         self.stats = None
         self.error = message.error
         self.phase = "empty" if message.missing else "error"
-        if not message.missing:
+        if not message.missing and message.error != said:  # looked at again as the files change: once
             self.notify(
                 f"Could not open the index: {render.oneline(message.error)}", severity="error", timeout=20
             )
