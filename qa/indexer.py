@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -80,9 +81,22 @@ def prepare_model(model: str, model_dir: Path) -> None:
         shutil.copytree(cached, tmp, copy_function=os.link)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(cached, tmp)
+        try:
+            shutil.copytree(cached, tmp)
+        except OSError as exc:  # a full disk: shutil.Error lists every file; the half copy is not kept
+            shutil.rmtree(tmp, ignore_errors=True)
+            reason = _first_reason(exc)
+            raise IndexProblem(f"cannot copy the query model into {model_dir.parent}: {reason}") from None
     shutil.rmtree(model_dir, ignore_errors=True)
     os.replace(tmp, model_dir)
+
+
+def _first_reason(exc: OSError) -> str:
+    """What went wrong, in words: shutil.Error carries a list of (source, target, why) per file."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        why = str(exc.args[0][0][-1])  # "[Errno 28] No space left on device: 'from' -> 'to'"
+        return why.partition("] ")[2].partition(":")[0] or why
+    return exc.strerror or str(exc)
 
 
 @dataclass
@@ -121,6 +135,13 @@ def run_index(
             store = Store(index_dir, readonly=False)
         try:
             return _Indexer(store, model, rebuild, progress, precision).run(paths)
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc):
+                raise
+            raise IndexProblem(
+                f"the disk holding {index_dir} is full: the index is as it was after its last completed step;"
+                " free some space and run qa index again"
+            ) from None
         finally:
             store.close()
 

@@ -8,6 +8,7 @@ vectors, which incremental updates need. It is retrained as the collection grows
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable
@@ -140,9 +141,18 @@ class VectorIndex:
         """Write to a temporary name, fsync, then rename: readers never see a half-written file."""
         faiss = _faiss()
         tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-        faiss.write_index(self.index, str(tmp))
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
+        try:
+            faiss.write_index(self.index, str(tmp))
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+        except (RuntimeError, OSError) as exc:  # FAISS reports a full disk as a RuntimeError
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            reason = "the disk is full" if "No space left" in str(exc) else str(exc).splitlines()[-1]
+            raise IndexProblem(
+                f"cannot write {path} ({reason}): the passages are saved; free some space and run qa index"
+                " again, which writes the vectors from them"
+            ) from None
         os.replace(tmp, path)
 
 

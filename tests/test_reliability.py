@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -431,3 +432,20 @@ def test_an_empty_database_left_by_a_stopped_first_run_is_not_called_damaged(tmp
     code, _, err = cli("index", "--index-dir", str(index_dir))  # a new index gets the sample articles
     assert code == 0, err
     assert not list(index_dir.glob("*.broken-*"))
+
+
+def test_vectors_that_cannot_be_written_are_a_one_line_error_and_leave_no_partial_file(
+    tmp_path: Path,
+) -> None:
+    # The path a full disk takes too (checked by hand on a 140 MB tmpfs: "cannot write .../vectors-1.faiss
+    # (the disk is full): the passages are saved; ...", and `qa index` afterwards writes the vectors).
+    from qa.errors import IndexProblem
+    from qa.vectors import VectorIndex
+
+    vectors = VectorIndex.build(np.arange(3), np.eye(3, 8, dtype=np.float32), 8)
+    target = tmp_path / "gone" / "vectors-1.faiss"
+    with pytest.raises(
+        IndexProblem, match=r"^cannot write .*vectors-1\.faiss \(.*\): the passages are saved"
+    ):
+        vectors.save(target)
+    assert not list(tmp_path.rglob("*.tmp-*"))
