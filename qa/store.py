@@ -195,7 +195,9 @@ class Store:
             if not readonly:
                 self.conn.executescript(_SCHEMA)
                 _migrate(self.conn)
-            elif not {m[1] for m in _MIGRATIONS} <= _columns(self.conn, "articles"):
+            elif not (columns := _columns(self.conn, "articles")):  # an empty file: a first run stopped early
+                raise IndexProblem(f"no index in {index_dir}: run `qa index` to build one")
+            elif not {m[1] for m in _MIGRATIONS} <= columns:
                 raise IndexProblem(f"{self.db_path} was written by an older qa: run `qa index` to upgrade it")
             self.manifest = self._read_manifest()
         except sqlite3.DatabaseError as exc:
