@@ -10,6 +10,7 @@ import codecs
 import datetime as dt
 import errno
 import hashlib
+import io
 import itertools
 import json
 import os
@@ -17,7 +18,7 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
@@ -420,13 +421,28 @@ def _read_html(path: Path) -> Article | Skipped:
 def _read_jsonl(path: Path) -> Iterator[Article | Skipped]:
     found_any = False
     with path.open("rb") as fh:  # streamed: these files can be tens of MB
-        for lineno, line in enumerate(fh, start=1):
-            raw = line.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+        for lineno, line in enumerate(_jsonl_lines(fh), start=1):
+            raw = line.lstrip("\ufeff").strip()
             if raw:
                 found_any = True
                 yield _jsonl_record(path, lineno, raw)
     if not found_any:
         yield Skipped(str(path), "empty file")
+
+
+def _jsonl_lines(fh: BinaryIO) -> Iterator[str]:
+    """The file's lines as text: UTF-16 or UTF-32 with a byte order mark (PowerShell writes UTF-16), else
+    each line as `decode_text` reads a file (UTF-8, or Windows-1252 where it is not: 'Café' stays)."""
+    start = fh.peek(4)[:4] if hasattr(fh, "peek") else b""
+    for bom, encoding in (
+        ((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),  # before UTF-16: FF FE starts both
+        ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
+    ):
+        if start.startswith(bom):
+            yield from io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline=None)
+            return
+    for line in fh:
+        yield decode_text(line) or line.decode("utf-8", errors="replace")
 
 
 def _jsonl_record(path: Path, lineno: int, raw: str) -> Article | Skipped:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 
@@ -284,6 +285,17 @@ def test_html_without_text_skipped(tmp_path: Path) -> None:
 
 
 # -- JSONL ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "cp1252"])
+def test_jsonl_in_utf16_with_its_mark_or_in_windows_1252_is_read(tmp_path: Path, encoding: str) -> None:
+    # PowerShell writes UTF-16; older exports write Windows-1252, where é is one byte.
+    record = {"id": "c1", "title": "Café opens", "text": "The new café on Main Street opened on Monday."}
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes((json.dumps(record, ensure_ascii=False) + "\n").encode(encoding))
+    article = _read_one(path)
+    assert isinstance(article, Article), article
+    assert article.title == "Café opens" and article.text == record["text"]
 
 
 def test_jsonl_good_lines_and_malformed_line(tmp_path: Path) -> None:

@@ -430,7 +430,9 @@ def test_an_empty_database_left_by_a_stopped_first_run_is_not_called_damaged(tmp
     index_dir.mkdir()
     (index_dir / "qa.sqlite").write_bytes(b"")
     code, _, err = cli("ask", "How many troops?", "--index-dir", str(index_dir))
-    assert code == 2 and err == f"qa: no index in {index_dir}: run `qa index` to build one\n"  # not "older qa"
+    assert (
+        code == 2 and err == f"qa: no index in {index_dir}: run `qa index` to build one\n"
+    )  # not "older qa"
     code, _, err = cli("index", "--index-dir", str(index_dir))  # a new index gets the sample articles
     assert code == 0, err
     assert not list(index_dir.glob("*.broken-*"))
