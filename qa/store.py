@@ -195,9 +195,10 @@ class Store:
             if not readonly:
                 self.conn.executescript(_SCHEMA)
                 _migrate(self.conn)
-            elif not (columns := _columns(self.conn, "articles")):  # an empty file: a first run stopped early
+            elif not self.conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
+                # An empty file: a first run stopped before it wrote anything.
                 raise IndexProblem(f"no index in {index_dir}: run `qa index` to build one")
-            elif not {m[1] for m in _MIGRATIONS} <= columns:
+            elif not {m[1] for m in _MIGRATIONS} <= _columns(self.conn, "articles"):
                 raise IndexProblem(f"{self.db_path} was written by an older qa: run `qa index` to upgrade it")
             self.manifest = self._read_manifest()
         except sqlite3.DatabaseError as exc:
