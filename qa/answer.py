@@ -327,7 +327,7 @@ def _answer(
         text = f"{NOT_FOUND} The closest passages are in the sources, but none of the sentences nearest the question says that something did not happen."
     else:
         text = f"{NOT_FOUND} The closest passages are in the sources."
-    return Answer(question, text, found, citations, list(passages))
+    return Answer(question, text, found, citations, list(passages), unmentioned=list(unnamed))
 
 
 def _either(names: Sequence[str]) -> str:

@@ -243,6 +243,7 @@ def _judge(q: Question, answer: Answer, probed: Probe) -> dict[str, Any]:
         "rank_gold": rank_gold,
         "confidence": probed.confidence,
         "unmet_negation": probed.unmet_negation,
+        "unmentioned": bool(answer.unmentioned),  # refused: its articles name nothing the question names
         "passages": passages,
     }
 
@@ -285,9 +286,10 @@ def refusal_sweep(
 ) -> list[dict[str, float | None]]:
     """refused_when_absent / refused_when_present had the threshold been each of `thresholds`.
 
-    A question is refused below the threshold, or when its negation is unmet, as `compose` decides. Exact
-    at FOUND_THRESHOLD; elsewhere an estimate, as the best sentence is the one chosen at FOUND_THRESHOLD
-    (for a "did not" question, another threshold could let a different sentence answer).
+    A question is refused below the threshold, or when its negation is unmet or its names are not in the
+    answer's articles, as `compose` decides. Exact at FOUND_THRESHOLD; elsewhere an estimate, as the best
+    sentence is the one chosen at FOUND_THRESHOLD (for a "did not" question, another threshold could let a
+    different sentence answer).
     """
     if thresholds is None:
         thresholds = [round(0.20 + 0.05 * i, 2) for i in range(9)]
@@ -305,4 +307,4 @@ def refusal_sweep(
 
 
 def _refused(row: dict[str, Any], threshold: float) -> bool:
-    return bool(row["confidence"] < threshold or row.get("unmet_negation"))
+    return bool(row["confidence"] < threshold or row.get("unmet_negation") or row.get("unmentioned"))

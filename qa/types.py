@@ -110,6 +110,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     passages: list[Hit] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    unmentioned: list[str] = field(default_factory=list)  # refused: the question's names its articles lack
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -118,6 +119,7 @@ class Answer:
             "found": self.found,
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            **({"unmentioned": list(self.unmentioned)} if self.unmentioned else {}),
         }
 
 

@@ -358,5 +358,7 @@ def test_an_answer_about_something_the_question_does_not_name_is_refused(bridge_
     # Another city's council: the bridge article is close in meaning, but it is not about Oakland.
     other = qa.ask("How much did the Oakland council approve for bridge repairs?")
     assert not other.found
-    assert other.text.endswith("but their articles do not mention Oakland.")
+    assert other.text.endswith("but their articles do not mention Oakland.") and other.unmentioned == [
+        "Oakland"
+    ]
     assert other.citations and other.citations[0].sentence  # the closest passages are still shown

@@ -118,10 +118,12 @@ def test_evaluate_scores_and_writes_rows(data_dir: Path, tmp_path: Path) -> None
     assert rows[0]["gold"] == "Ellen Okafor" and "Ellen Okafor" in rows[0]["answer"] and rows[0]["hit"]
     assert rows[0]["passages"][0]["article_id"] == "bridge"
     assert rows[3]["found"] is False and rows[3]["hit"] is None
-    # `found` is `confidence >= FOUND_THRESHOLD` with no unmet negation: the sweep at it reproduces the
-    # measured refusals.
+    # `found` is `confidence >= FOUND_THRESHOLD` with no unmet negation and no names the articles lack: the
+    # sweep at it reproduces the measured refusals.
     assert all(
-        (row["confidence"] >= FOUND_THRESHOLD and not row["unmet_negation"]) == row["found"] for row in rows
+        (row["confidence"] >= FOUND_THRESHOLD and not row["unmet_negation"] and not row["unmentioned"])
+        == row["found"]
+        for row in rows
     )
     at_threshold = next(s for s in refusal_sweep(rows, [FOUND_THRESHOLD]))
     assert at_threshold["refused_when_absent"] == metrics["refused_when_absent"]
