@@ -623,6 +623,18 @@ async def test_articles_indexed_from_another_shell_are_picked_up_without_a_resta
         assert app.stats is not None and app.stats.articles == 1
         turn = await ask(pilot, app, SEED_QUESTION)
         assert turn.answer is not None and turn.answer.found
+        # More articles from the other shell: the header counts them.
+        more = tmp_path / "more"
+        write_articles(more, 2)
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "qa", "index", str(more), "--index-dir", str(index_dir)],
+            capture_output=True,
+        )
+        assert done.returncode == 0, done.stderr
+        await wait_for(pilot, lambda: app.stats is not None and app.stats.articles == 4, timeout=20)
+        assert app.phase == "ready"
+        await wait_for(pilot, lambda: app.chat.sub_title.startswith("4 articles · "))
 
 
 # -- saving, copying, exporting ----------------------------------------------------------------------------

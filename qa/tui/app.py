@@ -148,15 +148,27 @@ class QAApp(App[None]):
         self.set_interval(INDEX_POLL_SECONDS, self._poll_for_index)
 
     def _poll_for_index(self) -> None:
-        """With no articles yet, or an index that could not be opened, notice what `qa index` in another
-        shell has saved since (the app said "No articles indexed yet" until it was restarted). A look at
-        the files' sizes and times."""
-        if self.phase not in ("empty", "error") or self.indexing:
+        """Notice what `qa index` in another shell has saved since: with no articles yet, or an index that
+        could not be opened, load it (the app said "No articles indexed yet" until it was restarted); with
+        one open, count it again for the header. A look at the files' sizes and times."""
+        if self.phase not in ("empty", "error", "ready") or self.indexing:
             return
-        seen = self._index_stamp()
-        if seen != self._index_seen:
-            self._index_seen = seen
+        seen, before = self._index_stamp(), self._index_seen
+        if seen == before:
+            return
+        self._index_seen = seen
+        if self.phase != "ready":
             self._load()
+        elif before is not None:  # (answers pick up the new articles by themselves)
+            self._recount()
+
+    @work(thread=True, exclusive=True, group="recount", exit_on_error=False)
+    def _recount(self) -> None:
+        try:
+            stats = self.qa.stats()
+        except QAError:
+            return  # the next question reports what is wrong
+        self.post_message(self.Loaded(stats, ready=True))
 
     def _index_stamp(self) -> tuple[int, ...]:
         stamp: list[int] = []
