@@ -285,6 +285,8 @@ def search(
 
     Example: qa search "NATO training mission" -k 3
     """
+    from qa.core import words_found
+
     hits = _qa(ctx, index_dir, model).search(query, k, **_dates(since, until))
     if as_json:
         typer.echo(
@@ -311,6 +313,10 @@ def search(
         return
     if not hits:
         typer.echo("no passages match")
+    elif not words_found(query, hits):  # the dense half still ranks passages by meaning alone
+        typer.echo(
+            f"note: no passage holds the words of {oneline(query)!r}; the closest in meaning:", err=True
+        )
     for rank, h in enumerate(hits, start=1):
         typer.echo(
             f"{rank}. [{h.score:.4f}] {oneline(h.title)}  ({oneline(h.source)}, chars {h.start}-{h.end})"

@@ -117,6 +117,14 @@ def _answers_followup(question: str, answer: Answer, earlier: set[str]) -> bool:
     return kind is not None and any(type_match(kind, c.sentence) for c in answer.citations)
 
 
+def words_found(query: str, hits: Sequence[Hit]) -> bool:
+    """Whether any of the passages holds one of the query's key words (in any form `stem` meets)."""
+    wanted = {stem(w) for w in keywords(query)}
+    return not wanted or any(
+        not wanted.isdisjoint(stem(w) for w in keywords(h.title + " " + h.text)) for h in hits
+    )
+
+
 def _holds_own_words(question: str, answer: Answer) -> bool:
     own = {stem(w) for w in keywords(question)}
     return bool(own & {stem(w) for c in answer.citations for w in keywords(c.sentence)})

@@ -381,3 +381,13 @@ def test_a_file_name_with_a_line_break_is_shown_on_one_line(tmp_path: Path) -> N
     assert f"    {folder}/bridge opens.txt  chars " in result.stdout
     listed = runner.invoke(app, ["articles", "--index-dir", index_dir]).stdout
     assert listed.splitlines()[0].endswith(f"({folder}/bridge opens.txt)")
+
+
+def test_search_says_when_no_passage_holds_its_words(seed_index: Path) -> None:
+    result = runner.invoke(app, ["search", "okapi zookeepers", "-k", "2", "--index-dir", str(seed_index)])
+    assert result.exit_code == 0 and result.stdout.startswith("1. [")
+    assert (
+        result.stderr == "note: no passage holds the words of 'okapi zookeepers'; the closest in meaning:\n"
+    )
+    result = runner.invoke(app, ["search", "NATO training mission", "--index-dir", str(seed_index)])
+    assert result.exit_code == 0 and result.stderr == ""
