@@ -383,6 +383,8 @@ class _Indexer:
         owners = self.store.article_origins() if not self.rebuild else {}
         seen: set[str] = set()
         failed_origins: set[str] = set()
+        read_from: dict[str, set[str]] = {}  # origin -> the ids read from it in this run
+        claimed: list[tuple[Article, str, int]] = []  # ids another file held: decided once all are read
         for path in files:
             interrupt.check()
             try:
@@ -392,6 +394,7 @@ class _Indexer:
                 continue
             file_size = _size(path)
             consumed = 0
+            ids = read_from.setdefault(origin, set())
             for item in read_file(path):
                 if isinstance(item, Skipped):
                     self.report.skipped.append(item)
@@ -401,34 +404,53 @@ class _Indexer:
                 if item.id in seen:
                     self.report.skipped.append(Skipped(item.source, f"duplicate article id {item.id}"))
                     continue
-                owner = owners.get(item.id)
-                if owner is not None and owner != origin and os.path.exists(owner):
-                    # Ids of JSONL records are the file's own: another file's "1" would replace this one.
-                    self.report.skipped.append(
-                        Skipped(item.source, f"article id {item.id} is taken by {owner}")
-                    )
-                    continue
-                seen.add(item.id)
-                digest = content_hash(item)
+                ids.add(item.id)
                 consumed += len(item.text)
                 position = done + min(consumed, file_size)
-                if known.get(item.id) == digest:
-                    self.report.unchanged += 1
-                elif item.id in known and self._relabel(item, origin, digest):
-                    self.report.changed += 1  # its text is as before: nothing to embed
-                    known[item.id] = digest
-                else:
-                    self._queue(item, origin, digest, is_new=item.id not in known, position=position)
-                    known[item.id] = digest
+                owner = owners.get(item.id)
+                if owner is not None and owner != origin and os.path.exists(owner):
+                    # Ids of JSONL records are their file's: another file's "1" must not replace this one.
+                    claimed.append((item, origin, position))
+                    continue
+                seen.add(item.id)
+                self._take(item, origin, known, position)
                 self._report_progress(position, total)
             done += file_size
             self._report_progress(done, total)
+        for item, origin, position in claimed:
+            owner = owners[item.id]
+            if item.id in seen:
+                continue  # its own file holds it still (or another took it first)
+            if owner in read_from and item.id not in read_from[owner]:
+                seen.add(item.id)  # the record moved here from a file read in this run
+                self._take(item, origin, known, position)
+            elif known.get(item.id) == content_hash(item) or self.store.article_text_hash(
+                item.id
+            ) == text_hash(item.text):
+                seen.add(item.id)  # the same article in both files (a question set inside a larger one)
+                self.report.unchanged += 1
+            else:
+                self.report.skipped.append(
+                    Skipped(item.source, f"article id {item.id} is taken by {owner} (index both to move it)")
+                )
         self._flush()
         if self.progress:
             self.progress(total, total)
         if not self.rebuild:
             self._remove_missing(paths, seen, failed_origins)
         self._promote_orphans()
+
+    def _take(self, item: Article, origin: str, known: dict[str, str], position: int) -> None:
+        """An article read from `origin`: unchanged, relabelled, or queued to be chunked and embedded."""
+        digest = content_hash(item)
+        if known.get(item.id) == digest:
+            self.report.unchanged += 1
+        elif item.id in known and self._relabel(item, origin, digest):
+            self.report.changed += 1  # its text is as before: nothing to embed
+            known[item.id] = digest
+        else:
+            self._queue(item, origin, digest, is_new=item.id not in known, position=position)
+            known[item.id] = digest
 
     def _relabel(self, article: Article, origin: str, digest: str) -> bool:
         """Only what surrounds the text changed (a title, a date, the path it was named by): no re-embedding."""

@@ -347,6 +347,10 @@ class Store:
     def article_hashes(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT id, content_hash FROM articles"))
 
+    def article_text_hash(self, article_id: str) -> str | None:
+        row = self.conn.execute("SELECT text_hash FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return row[0] if row else None
+
     def article_origins(self) -> dict[str, str]:
         """Article id -> the file it was read from."""
         return dict(self.conn.execute("SELECT id, origin FROM articles"))

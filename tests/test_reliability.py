@@ -187,15 +187,34 @@ def test_a_syndicated_copy_with_its_own_last_line_is_named_on_the_passage_it_rep
 
 
 def test_a_jsonl_id_taken_by_another_file_does_not_replace_its_article(tmp_path: Path) -> None:
-    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "1", "title": "Harbour", "text": HARBOUR}) + "\n")
-    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "1", "title": "Fire", "text": FOREST}) + "\n")
+    def write(name: str, *records: tuple[str, str, str]) -> Path:
+        path = tmp_path / name
+        path.write_text("".join(json.dumps({"id": i, "title": t, "text": x}) + "\n" for i, t, x in records))
+        return path
+
+    a = write("a.jsonl", ("1", "Harbour", HARBOUR), ("2", "Fire", FOREST))
+    b = write("b.jsonl", ("1", "Other harbour", HARBOUR.replace("3 new cranes", "5 new tugboats")))
     qa = QA(tmp_path / "index")
-    qa.index([tmp_path / "a.jsonl"])
-    report = qa.index([tmp_path / "b.jsonl"])  # exports number their records 1, 2, 3... in each file
-    assert [s.reason for s in report.skipped] == [f"article id 1 is taken by {tmp_path / 'a.jsonl'}"]
-    assert [a["title"] for a in qa.articles()] == ["Harbour"]
+    qa.index([a])
+    report = qa.index([b])  # exports number their records 1, 2, 3... in each file
+    assert [s.reason for s in report.skipped] == [f"article id 1 is taken by {a} (index both to move it)"]
+    assert sorted(x["title"] for x in qa.articles()) == ["Fire", "Harbour"]
     again = qa.index()  # both files are sources now: the same, every time
-    assert again.changed == 0 and [a["title"] for a in qa.articles()] == ["Harbour"]
+    assert again.changed == 0 and sorted(x["title"] for x in qa.articles()) == ["Fire", "Harbour"]
+
+    # A record moved from one file to another, both indexed in one run (in either order), moves with it.
+    write("a.jsonl", ("1", "Harbour", HARBOUR))
+    write("b.jsonl", ("2", "Fire", FOREST))
+    moved = qa.index([b, a])
+    assert moved.removed == 0 and not moved.skipped
+    assert {x["title"]: x["source"] for x in qa.articles()} == {
+        "Harbour": str(a) + ":1",
+        "Fire": str(b) + ":1",
+    }
+    # The same article in a second file (a question set inside a larger one) is already indexed.
+    inner = write("inner.jsonl", ("2", "Fire", FOREST))
+    same = qa.index([inner])
+    assert same.unchanged == 1 and not same.skipped and len(qa.articles()) == 2
 
 
 def test_an_index_in_a_folder_the_user_cannot_write_to_is_read(seed_index: Path, tmp_path: Path) -> None:
