@@ -117,6 +117,21 @@ def _answers_followup(question: str, answer: Answer, earlier: set[str]) -> bool:
     return kind is not None and any(type_match(kind, c.sentence) for c in answer.citations)
 
 
+def check_paths_to_index(paths: Sequence[str | Path]) -> None:
+    """MissingPath or BadOption unless every path names a file or folder that is there. Give the paths as
+    typed (str): Path("") is the current folder, and "" is a script's empty variable."""
+    if any(not str(p).strip() for p in paths):
+        raise BadOption("an empty path was given: name the files or folders (qa index . for this folder)")
+    # A mistyped path is an error, not an empty folder: indexing the rest would hide the typo.
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise MissingPath(f"no such file or folder: {missing[0]}{more}; nothing was indexed")
+    broken = [str(p) for p in paths if not os.path.exists(p)]  # a link to nothing, or a link loop
+    if broken:
+        raise MissingPath(f"{broken[0]} is a link to nothing or a link loop; nothing was indexed")
+
+
 def words_found(query: str, hits: Sequence[Hit]) -> bool:
     """Whether any of the passages holds one of the query's key words (in any form `stem` meets)."""
     wanted = {stem(w) for w in keywords(query)}
@@ -458,16 +473,7 @@ class QA:
     ) -> IndexReport:
         from qa.indexer import run_index
 
-        if any(not str(p).strip() for p in paths or ()):  # a script's empty variable, not the current folder
-            raise BadOption("an empty path was given: name the files or folders (qa index . for this folder)")
-        # A mistyped path is an error, not an empty folder: indexing the rest would hide the typo.
-        missing = [str(p) for p in paths or () if not os.path.lexists(p)]
-        if missing:
-            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise MissingPath(f"no such file or folder: {missing[0]}{more}; nothing was indexed")
-        broken = [str(p) for p in paths or () if not os.path.exists(p)]  # a link to nothing, or a link loop
-        if broken:
-            raise MissingPath(f"{broken[0]} is a link to nothing or a link loop; nothing was indexed")
+        check_paths_to_index(paths or ())
         gone: list[str] = []
         if not paths:  # refresh what the index was built from; a new index gets the sample articles
             sources, articles = recorded_sources(self.index_dir)

@@ -593,6 +593,13 @@ async def test_the_index_dialog_neither_closes_empty_nor_remembers_a_path_that_i
         await pilot.pause()
         assert not isinstance(app.screen, PathDialog) and not app.indexing
         assert any("no such file or folder: What" in str(n.message) for n in app._notifications)
+        # Quotes around nothing are no folder, not the folder the app runs in.
+        await pilot.press("ctrl+r")
+        app.screen.query_one("Input").value = '""'  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not app.indexing
+        assert any("an empty path was given" in str(n.message) for n in app._notifications)
         await pilot.press("ctrl+r")
         assert isinstance(app.screen, PathDialog)
         assert app.screen.query_one("Input").value == offered  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ runs in a worker, and results come back as messages.
 
 from __future__ import annotations
 
+import os
 import shlex
 import sqlite3
 import threading
@@ -325,14 +326,16 @@ class QAApp(App[None]):
             except ValueError as exc:
                 self.notify(f"Could not read the paths: {exc}", severity="error")
                 return
-            paths = [Path(p).expanduser() for p in parts]
-            missing = [render.display_source(str(p)) for p in paths if not p.exists()]
-            if missing:  # not remembered: the dialog offers what was indexed again next time
-                more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-                self.notify(f"Nothing indexed: no such file or folder: {missing[0]}{more}", severity="error")
+            from qa.core import check_paths_to_index
+
+            paths = [os.path.expanduser(p) for p in parts]  # str: Path("") would be the current folder
+            try:
+                check_paths_to_index(paths)
+            except QAError as exc:  # not remembered: the dialog offers what was indexed again next time
+                self.notify(f"Nothing indexed: {render.oneline(str(exc))}", severity="error")
                 return
             self.last_index_paths = value
-            self.start_index(paths)
+            self.start_index([Path(p) for p in paths])
 
         self.push_screen(
             PathDialog(
