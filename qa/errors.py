@@ -35,3 +35,14 @@ class BadOption(QAError):
     """A command-line value qa does not accept."""
 
     exit_code = 2
+
+
+class VectorsNotWritten(IndexProblem):
+    """The vectors file could not be written (most often a full disk); the database keeps the passages."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"cannot write {path} ({reason}): the passages are saved; free some space and run qa index"
+            " again, which writes the vectors from them"
+        )
+        self.path, self.reason = path, reason

@@ -26,7 +26,7 @@ from qa.embed import (
     ensure_int8,
     ensure_onnx_model,
 )
-from qa.errors import BadOption, IndexProblem
+from qa.errors import BadOption, IndexProblem, VectorsNotWritten
 from qa.ingest import discover_files, read_file
 from qa.lock import writer_lock
 from qa.store import (
@@ -303,8 +303,13 @@ class _Indexer:
                 self.vectors = VectorIndex.empty(self.embedder.dim)
                 self._ingest(paths)
                 self._finish()
-            except BaseException:
+            except BaseException as exc:
                 store.conn.execute("ROLLBACK")
+                if isinstance(exc, VectorsNotWritten):  # the passages were rolled back with the rest
+                    raise IndexProblem(
+                        f"cannot write {exc.path} ({exc.reason}): the rebuild was undone and the index is as it"
+                        " was; free some space and run the rebuild again"
+                    ) from None
                 raise
         else:
             with store.transaction():  # sources first: an interrupted run is resumed by `qa index` alone

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import IndexProblem
+from qa.errors import IndexProblem, VectorsNotWritten
 
 # Chosen with bench/scale.py: below this, exact search answers within a few milliseconds.
 IVF_THRESHOLD = 200_000
@@ -149,10 +149,7 @@ class VectorIndex:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             reason = "the disk is full" if "No space left" in str(exc) else str(exc).splitlines()[-1]
-            raise IndexProblem(
-                f"cannot write {path} ({reason}): the passages are saved; free some space and run qa index"
-                " again, which writes the vectors from them"
-            ) from None
+            raise VectorsNotWritten(str(path), reason) from None
         os.replace(tmp, path)
 
 

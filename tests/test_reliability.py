@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from qa import interrupt
 from qa.cli import app
 from qa.core import QA
+from qa.errors import IndexProblem
 from qa.lock import writer_lock
 from tests.conftest import SEED_FILE, SEED_QUESTION
 
@@ -462,7 +463,6 @@ def test_vectors_that_cannot_be_written_are_a_one_line_error_and_leave_no_partia
 ) -> None:
     # The path a full disk takes too (checked by hand on a 140 MB tmpfs: "cannot write .../vectors-1.faiss
     # (the disk is full): the passages are saved; ...", and `qa index` afterwards writes the vectors).
-    from qa.errors import IndexProblem
     from qa.vectors import VectorIndex
 
     vectors = VectorIndex.build(np.arange(3), np.eye(3, 8, dtype=np.float32), 8)
@@ -472,3 +472,20 @@ def test_vectors_that_cannot_be_written_are_a_one_line_error_and_leave_no_partia
     ):
         vectors.save(target)
     assert not list(tmp_path.rglob("*.tmp-*"))
+
+
+def test_a_rebuild_whose_vectors_cannot_be_written_is_undone_and_says_so(small_index: Path) -> None:
+    # The vectors' temporary file cannot be made (a folder is in its place): the write fails as it does on
+    # a full disk, after every passage of the rebuild was stored in its transaction.
+    from qa.store import Store, vector_file
+
+    store = Store(small_index)
+    generation = int(store.manifest["generation"])
+    store.close()
+    target = vector_file(small_index, generation + 1)
+    target.with_name(f"{target.name}.tmp-{os.getpid()}").mkdir()
+    before = QA(small_index).articles()
+    with pytest.raises(IndexProblem, match=r"the rebuild was undone and the index is as it was"):
+        QA(small_index).index(rebuild=True)
+    assert QA(small_index).articles() == before
+    assert QA(small_index).ask("How many cranes did the city council approve?").found
