@@ -138,7 +138,8 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
             # In a folder this user cannot write to (a read-only mount, an index copied without its -shm
             # file), SQLite cannot make the shared-memory file a WAL reader needs; nothing this user runs
             # can change the database there, so it is read as immutable.
-            if "readonly" not in str(exc) or os.access(path.parent, os.W_OK):
+            cannot = "readonly" in str(exc) or "unable to open" in str(exc)  # without, or with, a -wal file
+            if not cannot or os.access(path.parent, os.W_OK):
                 raise
             conn.close()
             conn = sqlite3.connect(

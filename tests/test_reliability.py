@@ -218,10 +218,15 @@ def test_a_jsonl_id_taken_by_another_file_does_not_replace_its_article(tmp_path:
     assert same.unchanged == 1 and not same.skipped and len(qa.articles()) == 2
 
 
-def test_an_index_in_a_folder_the_user_cannot_write_to_is_read(seed_index: Path, tmp_path: Path) -> None:
-    # A copied index without its -shm / -wal files, in a read-only folder (a mount, another user's folder).
+@pytest.mark.parametrize("left_out", ["qa.sqlite-*", "qa.sqlite-shm"])
+def test_an_index_in_a_folder_the_user_cannot_write_to_is_read(
+    seed_index: Path, tmp_path: Path, left_out: str
+) -> None:
+    # A copied index without its -shm (and -wal) file, in a read-only folder (a mount, another user's folder).
     copy = tmp_path / "read-only-index"
-    shutil.copytree(seed_index, copy, ignore=shutil.ignore_patterns("qa.sqlite-*", ".writer.lock"))
+    shutil.copytree(seed_index, copy, ignore=shutil.ignore_patterns(left_out, ".writer.lock"))
+    if not (copy / "qa.sqlite-wal").exists() and left_out == "qa.sqlite-shm":
+        (copy / "qa.sqlite-wal").write_bytes(b"")  # as a copy of a closed index has it
     for path in [copy, *copy.rglob("*")]:
         path.chmod(path.stat().st_mode & ~0o222)
     # Root may write anywhere: the command runs without that capability, as a user would.
