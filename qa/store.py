@@ -194,6 +194,14 @@ class Store:
         try:
             self.conn = _connect(self.db_path, readonly=readonly)
             if not readonly:
+                tables = {
+                    row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                }
+                if tables and "manifest" not in tables:  # someone else's database: qa's tables stay out of it
+                    self.conn.close()
+                    raise IndexProblem(
+                        f"{self.db_path} is not a qa index (it holds other tables): choose another --index-dir"
+                    )
                 self.conn.executescript(_SCHEMA)
                 _migrate(self.conn)
             elif not self.conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():

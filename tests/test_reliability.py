@@ -325,6 +325,12 @@ def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(index_dir / "qa.sqlite") as conn:
         conn.execute("CREATE TABLE recipes (name TEXT)")
     _one_line_error(index_dir, "qa.sqlite")
+    # Nor does indexing write qa's tables into it.
+    code, _, err = cli("index", str(SEED_FILE), "--index-dir", str(index_dir))
+    assert code == 2 and "is not a qa index (it holds other tables)" in err
+    with sqlite3.connect(index_dir / "qa.sqlite") as conn:
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert tables == ["recipes"]
 
 
 def test_missing_query_model_is_named(small_index: Path) -> None:
