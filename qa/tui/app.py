@@ -120,7 +120,7 @@ class QAApp(App[None]):
             self.store_problem = f"conversations will not be saved ({self.data_dir}: {exc})"
             self.conversations = ConversationStore(None)
         self.show_timings = show_timings
-        self._index_seen: tuple[int, ...] | None = None  # the index files' sizes and times, last looked at
+        self._index_seen: tuple[int, ...] = ()  # the index files' sizes and times, last looked at
 
     @property
     def qa(self) -> QA:
@@ -146,6 +146,7 @@ class QAApp(App[None]):
             self.notify(self.store_problem, severity="warning", timeout=12)
         # The first frame goes out before the worker starts importing the model's libraries.
         self.call_after_refresh(self._load)
+        self._index_seen = self._index_stamp()  # what _load reads: a change from here on is looked at
         self.set_interval(INDEX_POLL_SECONDS, self._poll_for_index)
 
     def _poll_for_index(self) -> None:
@@ -154,13 +155,13 @@ class QAApp(App[None]):
         one open, count it again for the header. A look at the files' sizes and times."""
         if self.phase not in ("empty", "error", "ready") or self.indexing:
             return
-        seen, before = self._index_stamp(), self._index_seen
-        if seen == before:
+        seen = self._index_stamp()
+        if seen == self._index_seen:
             return
         self._index_seen = seen
         if self.phase != "ready":
             self._load()
-        elif before is not None:  # (answers pick up the new articles by themselves)
+        else:  # (answers pick up the new articles by themselves)
             self._recount()
 
     @work(thread=True, exclusive=True, group="recount", exit_on_error=False)
@@ -169,7 +170,7 @@ class QAApp(App[None]):
             stats = self.qa.stats()
         except QAError:
             return  # the next question reports what is wrong
-        self.post_message(self.Loaded(stats, ready=True))
+        self.post_message(self.Loaded(stats, ready=stats.articles > 0))  # all removed: "empty", as _load says
 
     def _index_stamp(self) -> tuple[int, ...]:
         stamp: list[int] = []
