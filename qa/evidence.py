@@ -119,7 +119,8 @@ def question_names(question: str) -> list[str]:
         word, before = match.group(), question[: match.start()].rstrip()
         if not before or before[-1] in '.?!:"“':
             continue  # opens a sentence: capitalized anyway
-        if "-" in word or word.lower() in STOPWORDS or word.lower() in _NOT_NAMES:
+        acronym = word.isupper()  # "WHO" is the World Health Organization, not an asking word
+        if "-" in word or (not acronym and (word.lower() in STOPWORDS or word.lower() in _NOT_NAMES)):
             continue
         names.append(word)
     return names
@@ -127,11 +128,12 @@ def question_names(question: str) -> list[str]:
 
 def names_any(names: Sequence[str], text: str) -> bool:
     """Whether `text` holds one of the names, met by their first five letters ("Brightwav" for
-    "Brightwave", "Lloyds" for "Lloyd's")."""
-    lowered = text.lower()
+    "Brightwave", "Lloyds" for "Lloyd's"), or four for a people's name ("Chinese" for "China")."""
+    lowered = text.lower().replace("’", "'")
     for name in names:
-        name = name.lower().rstrip("'’s")
-        if re.search(r"\b" + re.escape(name[:5]), lowered):
+        name = re.sub(r"'s?$", "", name.lower().replace("’", "'"))
+        start = name[:4] if len(name) >= 6 and name.endswith(("ese", "ian", "ish", "an")) else name[:5]
+        if re.search(r"\b" + re.escape(start), lowered):
             return True
     return False
 

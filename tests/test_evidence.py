@@ -149,3 +149,6 @@ def test_names_are_met_by_their_first_five_letters() -> None:
     assert names_any(["Lloyds"], "Lloyd's bank")
     assert not names_any(["Microsoft"], "Brightwave Systems said on Monday")
     assert not names_any([], "anything")
+    assert names_any(["O'Neill's"], "Kate O’Neill raised $4 million")  # straight and curly apostrophes
+    assert names_any(["Chinese"], "tourists from China spent $5 billion")  # a people's name and its country
+    assert question_names("What did the WHO say about the outbreak?") == ["WHO"]
