@@ -424,9 +424,7 @@ class _Indexer:
             self._report_progress(done, total)
         for item, origin, position in claimed:
             owner = owners[item.id]
-            if item.id in seen:
-                continue  # its own file holds it still (or another took it first)
-            if owner in read_from and item.id not in read_from[owner]:
+            if owner in read_from and item.id not in read_from[owner] and item.id not in seen:
                 seen.add(item.id)  # the record moved here from a file read in this run
                 self._take(item, origin, known, position)
             elif known.get(item.id) == content_hash(item) or self.store.article_text_hash(

@@ -202,6 +202,9 @@ def test_a_jsonl_id_taken_by_another_file_does_not_replace_its_article(tmp_path:
     assert sorted(x["title"] for x in qa.articles()) == ["Fire", "Harbour"]
     again = qa.index()  # both files are sources now: the same, every time
     assert again.changed == 0 and sorted(x["title"] for x in qa.articles()) == ["Fire", "Harbour"]
+    assert [s.reason for s in again.skipped] == ["duplicate article id 1"]  # said each time
+    both = qa.index([b, a])  # b first: its "1" waits for a, which holds it still
+    assert [s.reason for s in both.skipped] == [s.reason for s in report.skipped]
 
     # A record moved from one file to another, both indexed in one run (in either order), moves with it.
     write("a.jsonl", ("1", "Harbour", HARBOUR))
