@@ -24,7 +24,7 @@ from qa.evidence import (
     type_match,
 )
 from qa.retrieve import Candidate, to_hit
-from qa.terms import keywords, stem
+from qa.terms import keywords, stems
 from qa.types import Answer, Citation, Hit
 
 Encode = Callable[[list[str]], np.ndarray]
@@ -94,8 +94,8 @@ def score_sentences(
     sentences = _sentences(candidates)
     if not sentences:
         return []
-    terms = {stem(w) for w in keywords(question)}
-    words = [{stem(w) for w in keywords(s[3])} for s in sentences]
+    terms = stems(question)
+    words = [stems(s[3]) for s in sentences]
     weights = term_weights(terms, words)
     total = math.fsum(weights.values()) or 1.0  # fsum: the same in any set order, so in every run
     kind = answer_type(question)
@@ -233,7 +233,7 @@ def compose_each(
         negated = asks_negated(question)
     scored = score_sentences(question, question_vector, candidates, encode, negated=negated)
     passages = [to_hit(c) for c in candidates]
-    words = {stem(w) for w in keywords(question)} if extras_hold_words else None
+    words = stems(question) if extras_hold_words else None
     names = question_names(question) if article_text is not None else []
     named = _names_met(names, article_text)
     return [_answer(question, scored, candidates, passages, t, negated, words, named) for t in thresholds]
@@ -287,7 +287,7 @@ def _answer(
                 and _SENTENCE_END.search(s.text) is not None
                 and answers(s, negated, threshold)
                 and not any(_overlaps(s, c) for c in chosen)
-                and (not extras_hold or not extras_hold.isdisjoint(stem(w) for w in keywords(s.text)))
+                and (not extras_hold or not extras_hold.isdisjoint(stems(s.text)))
             ):
                 chosen.append(s)
     unnamed = missing_names({candidates[s.passage].row.article_id for s in chosen}) if found else []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from qa.errors import BadOption, BadQuestion, IndexProblem, MissingPath
 from qa.store import REBUILD_HINT, Store, index_precision, load_vectors, rebuild_hint, recorded_sources
-from qa.terms import keywords, stem
+from qa.terms import keywords, stems
 from qa.text import safe
 from qa.types import Answer, Article, Hit, IndexReport, IndexStats, Skipped
 
@@ -134,15 +134,13 @@ def check_paths_to_index(paths: Sequence[str | Path]) -> None:
 
 def words_found(query: str, hits: Sequence[Hit]) -> bool:
     """Whether any of the passages holds one of the query's key words (in any form `stem` meets)."""
-    wanted = {stem(w) for w in keywords(query)}
-    return not wanted or any(
-        not wanted.isdisjoint(stem(w) for w in keywords(h.title + " " + h.text)) for h in hits
-    )
+    wanted = stems(query)
+    return not wanted or any(not wanted.isdisjoint(stems(h.title + " " + h.text)) for h in hits)
 
 
 def _holds_own_words(question: str, answer: Answer) -> bool:
-    own = {stem(w) for w in keywords(question)}
-    return bool(own & {stem(w) for c in answer.citations for w in keywords(c.sentence)})
+    own = stems(question)
+    return any(not own.isdisjoint(stems(c.sentence)) for c in answer.citations)
 
 
 def leans_on_earlier(question: str) -> bool:

@@ -37,6 +37,11 @@ def keywords(text: str) -> list[str]:
     return list(seen)
 
 
+def stems(text: str) -> set[str]:
+    """The stems of a text's content words: what two texts share when their words meet in any form."""
+    return {stem(w) for w in keywords(text)}
+
+
 @functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude stem: an inflection off, then the first six letters. "call", "calls", "called" and
