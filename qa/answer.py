@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -241,20 +242,11 @@ def compose_each(
 
 def _names_met(names: list[str], article_text: ArticleText | None) -> Callable[[set[str]], list[str]]:
     """A check of the articles an answer cites: the question's names when none of them is in those articles
-    (the answer is about something else), else none."""
-    seen: dict[str, str] = {}
-
-    def missing(article_ids: set[str]) -> list[str]:
-        if not names or article_text is None:
-            return []
-        for article_id in article_ids:
-            if article_id not in seen:
-                seen[article_id] = article_text(article_id)
-            if names_any(names, seen[article_id]):
-                return []
-        return names
-
-    return missing
+    (the answer is about something else), else none. Each article is read once for all thresholds."""
+    if not names or article_text is None:
+        return lambda article_ids: []
+    text_of = functools.cache(article_text)
+    return lambda article_ids: [] if any(names_any(names, text_of(a)) for a in article_ids) else names
 
 
 def _answer(

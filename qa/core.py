@@ -329,7 +329,8 @@ class QA:
         if not context or not looks_like_followup(question):
             return answer
         earlier = set(context_articles)
-        if answer.found and (not earlier or _cites(answer, earlier) or not leans_on_earlier(question)):
+        leaning = leans_on_earlier(question)
+        if answer.found and (not earlier or _cites(answer, earlier) or not leaning):
             return answer
         query = followup_query(question, clean_question(context))
         # Searched with the question before it, but its sentence should hold its own words and kind of
@@ -342,7 +343,7 @@ class QA:
         # passages for it ("how much will it cost?" after a question on a bridge: the bridge's $310
         # million, not the fire station that says "cost"). At both thresholds at once: one search and
         # one run of the model serve both answers.
-        within = earlier if leans_on_earlier(question) else set()
+        within = earlier if leaning else set()
         followup, lenient = self._ask(
             question, query, k, since, until, method, answering, (FOUND_THRESHOLD, FOLLOWUP_THRESHOLD), within
         )
@@ -382,9 +383,9 @@ class QA:
         thresholds: Sequence[float] | None = None,
         within: Collection[str] = (),
     ) -> list[Answer]:
-        """The answer at each of `thresholds` (by default, FOUND_THRESHOLD alone). `query` finds the passages and is what their sentences must
-        be close to in meaning; the words of `answering` (by default the query) are what the chosen
-        sentence should hold."""
+        """The answer at each of `thresholds` (by default, FOUND_THRESHOLD alone). `query` finds the passages
+        and is what their sentences must be close to in meaning; the words of `answering` (by default the
+        query) are what the chosen sentence should hold. `within`: the articles a follow-up's talk cited."""
         from qa.answer import FOUND_THRESHOLD, compose_each
         from qa.evidence import asks_negated
         from qa.retrieve import dense_search, retrieve

@@ -174,8 +174,9 @@ def diversify(candidates: Sequence[Candidate], k: int, per_article: int = 3) -> 
     prints: list[frozenset[str]] = []
     copies: list[list[str]] = []
     per: dict[str, int] = {}
+    leading = 0
     for cand in candidates:
-        if sum(leads) >= k:  # the answer is the first k: later passages cannot change it
+        if leading >= k:  # the answer is the first k: later passages cannot change it
             break
         fp = _fingerprint(cand.row.text)
         twin = next((i for i, other in enumerate(prints) if _near_duplicate(fp, other)), None)
@@ -187,6 +188,7 @@ def diversify(candidates: Sequence[Candidate], k: int, per_article: int = 3) -> 
         kept.append(cand)
         seen = per.get(cand.row.article_id, 0)
         leads.append(seen < per_article)
+        leading += seen < per_article
         per[cand.row.article_id] = seen + 1
     kept = [replace(c, copies=tuple(more)) if more else c for c, more in zip(kept, copies, strict=True)]
     first = [c for c, lead in zip(kept, leads, strict=True) if lead]
