@@ -18,7 +18,7 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import yaml
 
@@ -430,10 +430,10 @@ def _read_jsonl(path: Path) -> Iterator[Article | Skipped]:
         yield Skipped(str(path), "empty file")
 
 
-def _jsonl_lines(fh: BinaryIO) -> Iterator[str]:
+def _jsonl_lines(fh: io.BufferedReader) -> Iterator[str]:
     """The file's lines as text: UTF-16 or UTF-32 with a byte order mark (PowerShell writes UTF-16), else
     each line as `decode_text` reads a file (UTF-8, or Windows-1252 where it is not: 'Café' stays)."""
-    start = fh.peek(4)[:4] if hasattr(fh, "peek") else b""
+    start = fh.peek(4)[:4]
     for bom, encoding in (
         ((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),  # before UTF-16: FF FE starts both
         ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
