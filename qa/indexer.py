@@ -28,6 +28,7 @@ from qa.embed import (
 )
 from qa.errors import BadOption, IndexProblem, VectorsNotWritten
 from qa.ingest import discover_files, read_file
+from qa.keywords import TOKENIZE_ROWS, KeywordIndex, keyword_file
 from qa.lock import writer_lock
 from qa.store import (
     DB_NAME,
@@ -165,6 +166,7 @@ def run_remove(index_dir: Path, targets: Sequence[str]) -> IndexReport:
                     )
                 ids.extend(found)
             indexer.vectors = indexer._reconciled_vectors()
+            indexer.keywords = indexer._last_keywords()
             indexer.report.removed = indexer.remove(dict.fromkeys(ids))
             indexer._promote_orphans()
             with store.transaction():
@@ -266,6 +268,7 @@ class _Indexer:
         self.originals_by_text: dict[str, str] = {}  # text hash -> id, for originals queued this run
         self.promote: list[str] = []  # duplicates whose original changed or left
         self.dirty = False
+        self.retitled: list[int] = []  # chunks whose title the keyword postings must read again
         self.last_checkpoint = time.monotonic()
 
     @property
@@ -301,6 +304,7 @@ class _Indexer:
                 self._write_manifest()
                 self._remember_sources(paths)
                 self.vectors = VectorIndex.empty(self.embedder.dim)
+                self.keywords = KeywordIndex.empty()
                 self._ingest(paths)
                 self._finish()
             except BaseException as exc:
@@ -316,6 +320,7 @@ class _Indexer:
                 self._write_manifest()
                 self._remember_sources(paths)
             self.vectors = self._reconciled_vectors()
+            self.keywords = self._last_keywords()
             self._ingest(paths)
             with store.transaction():
                 self._finish()
@@ -379,6 +384,33 @@ class _Indexer:
             vectors.add(missing, store.vectors_for(missing.tolist()))
             self.dirty = True
         return vectors
+
+    def _last_keywords(self) -> KeywordIndex:
+        """The last published keyword postings; none when missing or damaged (an index from before them):
+        then they are written from the database at the end of this run, even if nothing else changed."""
+        path = keyword_file(self.store.index_dir, int(self.store.manifest.get("generation", 0)))
+        try:
+            return KeywordIndex.load(path)
+        except (IndexProblem, OSError):
+            if self.store.counts()[1]:
+                self.dirty = True
+            return KeywordIndex.empty()
+
+    def _publish_keywords(self, generation: int) -> None:
+        """Bring the keyword postings in line with the database and save them as this generation's."""
+        store = self.store
+        wanted = store.chunk_ids()
+        have = self.keywords.ids()
+        retitled = np.asarray(self.retitled, dtype=np.int64)
+        gone = np.union1d(np.setdiff1d(have, wanted, assume_unique=True), retitled)
+        new = np.union1d(np.setdiff1d(wanted, have, assume_unique=True), np.intersect1d(retitled, wanted))
+        added = [
+            store.tokenizer.postings(store.keyword_rows(new[start : start + TOKENIZE_ROWS].tolist()))
+            for start in range(0, len(new), TOKENIZE_ROWS)
+        ]
+        self.keywords = self.keywords.updated(gone, added)
+        self.retitled = []
+        self.keywords.save(keyword_file(store.index_dir, generation))
 
     def _ingest(self, paths: Sequence[str | Path]) -> None:
         files = list(discover_files(paths))
@@ -458,7 +490,12 @@ class _Indexer:
         if self.rebuild:
             return False
         with self.store.transaction():
-            return self.store.relabel_article(article, origin, digest)
+            relabelled = self.store.relabel_article(article, origin, digest)
+        if relabelled:
+            self.retitled.extend(
+                self._chunk_ids_of(article.id)[:1]
+            )  # the title is searched with the first chunk
+        return relabelled
 
     def _report_progress(self, read: int, total: int) -> None:
         """Progress counts input whose chunks are stored, not just read: embedding is the slow part."""
@@ -566,14 +603,16 @@ class _Indexer:
         if self.rebuild:
             self._fit_index_type()
             generation = int(self.store.manifest.get("generation", 0)) + 1
+            self._publish_keywords(generation)
             self.vectors.save(vector_file(self.store.index_dir, generation))
             self.store.set_manifest(generation=generation)
             self.store.conn.execute("COMMIT")
             return
-        if not self.dirty:
+        if not self.dirty and not self.retitled:
             return
         self._fit_index_type()
         generation = int(self.store.manifest.get("generation", 0)) + 1
+        self._publish_keywords(generation)
         self.vectors.save(vector_file(self.store.index_dir, generation))
         self.store.set_manifest(generation=generation)
         self.dirty = False
@@ -590,12 +629,12 @@ class _Indexer:
         """Older vector generations and models no longer named by the manifest."""
         self.store.refresh_manifest()
         generation = int(self.store.manifest.get("generation", 0))
-        keep = {vector_file(self.store.index_dir, generation)}
-        if keep_previous:
-            keep.add(vector_file(self.store.index_dir, generation - 1))
-        for path in self.store.index_dir.glob("vectors-*.faiss*"):
-            if path not in keep:
-                path.unlink(missing_ok=True)
+        kept = [generation - 1, generation] if keep_previous else [generation]
+        keep = {f(self.store.index_dir, g) for g in kept for f in (vector_file, keyword_file)}
+        for pattern in ("vectors-*.faiss*", "keywords-*.npz*"):
+            for path in self.store.index_dir.glob(pattern):
+                if path not in keep:
+                    path.unlink(missing_ok=True)
         if keep_previous:
             return  # a checkpoint mid-run: the model folder is in use
         for path in self.store.index_dir.glob("model-*"):

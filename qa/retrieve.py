@@ -15,10 +15,6 @@ from qa.vectors import VectorIndex
 
 DENSE_WEIGHT = 0.5
 DEPTH = 50  # passages taken from each ranking before fusing
-# Keywords in more than this share of the passages say little about any one of them, and matching them
-# costs most of the keyword search on a big index. Small indexes keep every keyword: their counts are noisy.
-COMMON_TERM_SHARE = 0.10
-PRUNE_FROM_PASSAGES = 20_000
 # The best fused passages are re-ranked by how squarely one of their sentences answers (passage_focus):
 # news pages mention a story in many passages, and the answer sits in one of them. Weight and depth were
 # chosen on the tuning sets (news-2022-w2, the SQuAD sample); see bench/results.md.
@@ -27,25 +23,36 @@ FOCUS_DEPTH = 30
 METHODS = ("hybrid", "dense", "bm25")
 
 
-def fts_query(text: str, store: Store | None = None) -> str:
-    """An FTS5 MATCH expression: any of the question's keywords, each quoted (no operator injection).
+def query_terms(text: str) -> list[str]:
+    """The question's keywords the keyword search matches, without quotes (no operator injection)."""
+    return [t for t in (w.replace('"', "") for w in keywords(text)) if t]
 
-    With `store`, keywords found in more than COMMON_TERM_SHARE of a big index's passages are left out
-    (unless that would leave none).
-    """
-    terms = [t for t in (w.replace('"', "") for w in keywords(text)) if t]
-    if store is not None and terms and (total := store.passage_total()) >= PRUNE_FROM_PASSAGES:
-        counts = store.passages_with(terms)
-        terms = [t for t in terms if counts[t] <= COMMON_TERM_SHARE * total] or terms
-    return " OR ".join(f'"{t}"' for t in terms)
+
+def fts_query(text: str) -> str:
+    """An FTS5 MATCH expression: any of `query_terms`, each quoted."""
+    return " OR ".join(f'"{t}"' for t in query_terms(text))
 
 
 def keyword_search(
     store: Store, question: str, depth: int = DEPTH, since: str | None = None, until: str | None = None
 ) -> list[tuple[int, float]]:
-    """(chunk id, bm25) of the passages best matching the question's keywords."""
-    match = fts_query(question, store)
-    return store.lexical_search(match, depth, since, until) if match else []
+    """(chunk id, bm25) of the passages best matching the question's keywords.
+
+    From the keyword postings when the index has them (qa/keywords.py: FTS5's ranking, scored in numpy),
+    else from FTS5. Every keyword counts: on a big index, leaving out those in over 10% of the passages
+    made FTS5 twice as fast, but cost recall (news-2022 recall@5 0.853 -> 0.848, bench/results.md).
+    """
+    terms = query_terms(question)
+    if not terms:
+        return []
+    postings = store.keyword_index()
+    if postings is None:
+        return store.lexical_search(fts_query(question), depth, since, until)
+    phrases = [store.tokenizer.tokens(t) for t in terms]
+    # A keyword FTS5 reads as several words ("covid-19") must be met as a phrase: FTS5 scores it alone.
+    alone = {i: store.phrase_scores(terms[i]) for i, words in enumerate(phrases) if len(words) > 1}
+    allowed = np.fromiter(store.chunk_ids_in_dates(since, until), np.int64) if since or until else None
+    return postings.search(phrases, depth, alone, allowed)
 
 
 def dense_search(

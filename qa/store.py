@@ -16,7 +16,7 @@ import os
 import shlex
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from qa.errors import IndexProblem
 from qa.types import Article, Chunk
 
 if TYPE_CHECKING:
+    from qa.keywords import KeywordIndex, Tokenizer
     from qa.vectors import VectorIndex
 
 FORMAT_VERSION = 1
@@ -184,9 +185,10 @@ class Store:
         self.index_dir = index_dir
         self.db_path = index_dir / DB_NAME
         self.readonly = readonly
-        self._term_counts: dict[str, int] = {}
-        self._term_counts_generation: object = None
-        self._passage_total = 0
+        self._keywords_generation: object = None
+        self._keywords: KeywordIndex | None = None
+        self._keywords_read = False
+        self._tokenizer: Tokenizer | None = None
         if readonly and not self.db_path.exists():
             raise IndexProblem(f"no index in {index_dir}: run `qa index` to build one")
         if not readonly:
@@ -380,6 +382,19 @@ class Store:
         chunks = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return int(articles), int(chunks)
 
+    def keyword_rows(self, chunk_ids: Sequence[int]) -> list[tuple[int, str, str]]:
+        """(chunk id, title, text) as the keyword search holds them, for these chunk ids."""
+        out: list[tuple[int, str, str]] = []
+        for start in range(0, len(chunk_ids), 900):
+            batch = [int(i) for i in chunk_ids[start : start + 900]]
+            marks = ",".join("?" * len(batch))
+            out.extend(
+                self.conn.execute(
+                    f"SELECT rowid, title, text FROM chunks_fts WHERE rowid IN ({marks})", batch
+                )
+            )
+        return out
+
     def chunk_ids(self) -> np.ndarray:
         rows = self.conn.execute("SELECT id FROM chunks ORDER BY id").fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -423,31 +438,44 @@ class Store:
             for r in rows
         }
 
-    def passage_total(self) -> int:
-        """How many passages the index holds; remembered until a writer publishes a new generation."""
-        self._forget_counts_if_stale()
-        return self._passage_total
-
-    def passages_with(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many passages hold each term (as the keyword search matches it); remembered like the total."""
-        self._forget_counts_if_stale()
-        for term in terms:
-            if term not in self._term_counts:
-                phrase = '"' + term.replace('"', "") + '"'
-                try:
-                    row = self.conn.execute(
-                        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (phrase,)
-                    ).fetchone()
-                except sqlite3.OperationalError:
-                    row = (0,)
-                self._term_counts[term] = int(row[0])
-        return {t: self._term_counts[t] for t in terms}
-
-    def _forget_counts_if_stale(self) -> None:
+    def _forget_keywords_if_stale(self) -> None:
         generation = self.manifest.get("generation", 0)
-        if self._term_counts_generation != generation:
-            self._term_counts, self._term_counts_generation = {}, generation
-            self._passage_total = self.counts()[1]
+        if self._keywords_generation != generation:
+            self._keywords, self._keywords_read, self._keywords_generation = None, False, generation
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """Words as the keyword search reads them (on this connection's scratch tables)."""
+        if self._tokenizer is None:
+            from qa.keywords import Tokenizer
+
+            self._tokenizer = Tokenizer(self.conn)
+        return self._tokenizer
+
+    def keyword_index(self) -> KeywordIndex | None:
+        """The keyword postings of the published generation, or None when it has none (an index from
+        before them, or their file is gone or damaged): the keyword search then asks FTS5 alone, with the
+        same ranking, only slower. `qa index` writes them again."""
+        self._forget_keywords_if_stale()
+        if not self._keywords_read:
+            from qa.keywords import KeywordIndex, keyword_file
+
+            self._keywords_read = True
+            path = keyword_file(self.index_dir, int(self.manifest.get("generation", 0)))
+            with suppress(IndexProblem):
+                self._keywords = KeywordIndex.load(path) if path.is_file() else None
+        return self._keywords
+
+    def phrase_scores(self, phrase: str) -> list[tuple[int, float]]:
+        """(chunk id, bm25; higher is better) of every passage holding one keyword (an FTS5 phrase)."""
+        sql = "SELECT rowid, -bm25(chunks_fts, 2.0, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ?"
+        try:
+            return [
+                (int(r[0]), float(r[1]))
+                for r in self.conn.execute(sql, ('"' + phrase.replace('"', "") + '"',))
+            ]
+        except sqlite3.OperationalError:
+            return []
 
     def lexical_search(
         self, match: str, limit: int, since: str | None = None, until: str | None = None

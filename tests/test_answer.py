@@ -153,31 +153,6 @@ def test_followup_uses_the_previous_question_only_when_it_reads_like_one(seed_qa
     assert not unrelated.found and "8,892" not in unrelated.text
 
 
-def test_keywords_common_to_a_big_index_are_left_out_of_the_keyword_search(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import qa.retrieve
-    from qa.retrieve import fts_query
-    from qa.store import Store
-
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    for n in range(12):
-        extra = " The harbour got new cranes." if n == 0 else ""
-        (folder / f"city{n}.md").write_text(f"# City news {n}\n\nThe city council met on day {n}.{extra}\n")
-    QA(tmp_path / "index").index([folder])
-    store = Store(tmp_path / "index")
-    question = "What did the city council buy for the harbour?"
-    assert fts_query(question, store) == '"city" OR "council" OR "buy" OR "harbour"'  # a small index
-    monkeypatch.setattr(qa.retrieve, "PRUNE_FROM_PASSAGES", 10)
-    assert store.passages_with(["city", "harbour"]) == {"city": 12, "harbour": 1}
-    assert store.passage_total() == 12
-    assert fts_query(question, store) == '"buy" OR "harbour"'
-    assert fts_query("Which city council?", store) == '"city" OR "council"'  # never none at all
-    answer = QA(tmp_path / "index").ask(question)
-    assert "cranes" in answer.text and answer.citations[0].title == "City news 0"
-
-
 def test_keyword_search_thread_is_closed_with_the_index_and_reopened_on_demand(seed_index: Path) -> None:
     qa = QA(seed_index)
     first = qa.ask(SEED_QUESTION)

@@ -1,0 +1,284 @@
+"""Keyword search scored in numpy: FTS5's bm25 over the passages, without its per-row cost.
+
+FTS5 ranks a question's keywords by calling bm25() on every passage that holds one of them (~12,600 on
+a 65,000-passage index), which made the keyword search the slowest step of a warm answer. The words
+each passage holds, as FTS5 tokenizes them, are kept here as postings per word (`keywords-<generation>.npz`
+beside the vectors file, derived from the database the same way), and a question's bm25 is summed over
+its words' postings with the same formula, weights and order of sums as FTS5's, so the ranking is
+FTS5's. A keyword FTS5 reads as several words ("covid-19") is a phrase, scored by FTS5 on its own:
+bm25 is a sum over the query's phrases, each counted alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sqlite3
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import IndexProblem, VectorsNotWritten
+
+TOKENIZER = "porter unicode61 remove_diacritics 2"  # the passages' FTS5 table's: one tokenizer for both
+TITLE_WEIGHT, TEXT_WEIGHT = 2.0, 1.0  # a word in a passage's title counts twice
+K1, B = 1.2, 0.75  # FTS5's bm25 constants
+TOKENIZE_ROWS = 2000  # passages tokenized at a time when the postings are built from the database
+
+
+def keyword_file(index_dir: Path, generation: int) -> Path:
+    return index_dir / f"keywords-{generation}.npz"
+
+
+@dataclass
+class Postings:
+    """Words of some passages, one entry per (word, passage): `word_of` indexes `words`, `weights` is
+    the word's count in the passage (a title's counted TITLE_WEIGHT times); `lengths` are the passages'
+    token counts, in the order of `chunk_ids`."""
+
+    words: list[str]
+    word_of: np.ndarray  # int64
+    chunks: np.ndarray  # int64 chunk ids
+    weights: np.ndarray  # float32
+    chunk_ids: np.ndarray  # int64, each passage once
+    lengths: np.ndarray  # int64
+
+    @classmethod
+    def empty(cls) -> Postings:
+        return cls([], *(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.float32, np.int64, np.int64)))
+
+
+class Tokenizer:
+    """Words as FTS5 indexes them, read back from a scratch FTS5 table in the connection's temp schema."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._tokens: dict[str, tuple[str, ...]] = {}
+        self._made = False
+
+    def _fresh_table(self) -> None:
+        # Dropped and made again each time: deleted rows would leave markers for every later read to skip.
+        if self._made:
+            self.conn.execute("DROP TABLE temp.qa_words_vocab")
+            self.conn.execute("DROP TABLE temp.qa_words")
+        self.conn.execute(
+            f"CREATE VIRTUAL TABLE temp.qa_words USING fts5(title, text, tokenize = '{TOKENIZER}')"
+        )
+        self.conn.execute(
+            "CREATE VIRTUAL TABLE temp.qa_words_vocab USING fts5vocab(temp, qa_words, instance)"
+        )
+        self._made = True
+
+    def postings(self, rows: Iterable[tuple[int, str, str]]) -> Postings:
+        """The postings of passages given as (chunk id, title, text)."""
+        self._fresh_table()
+        self.conn.executemany("INSERT INTO temp.qa_words(rowid, title, text) VALUES (?, ?, ?)", rows)
+        found = self.conn.execute(
+            "SELECT term, doc, sum(CASE col WHEN 'title' THEN ? ELSE ? END) FROM temp.qa_words_vocab"
+            " GROUP BY term, doc",
+            (TITLE_WEIGHT, TEXT_WEIGHT),
+        ).fetchall()
+        sizes = dict(
+            self.conn.execute("SELECT doc, count(*) FROM temp.qa_words_vocab GROUP BY doc").fetchall()
+        )
+        chunk_ids = np.array(
+            [r[0] for r in self.conn.execute("SELECT rowid FROM temp.qa_words ORDER BY rowid")]
+        )
+        self._fresh_table()  # not left holding the texts
+        words: dict[str, int] = {}
+        word_of = np.fromiter((words.setdefault(r[0], len(words)) for r in found), np.int64, len(found))
+        return Postings(
+            list(words),
+            word_of,
+            np.fromiter((r[1] for r in found), np.int64, len(found)),
+            np.fromiter((r[2] for r in found), np.float32, len(found)),
+            chunk_ids.astype(np.int64),
+            np.array([sizes.get(int(c), 0) for c in chunk_ids], dtype=np.int64),
+        )
+
+    def tokens(self, keyword: str) -> tuple[str, ...]:
+        """The words FTS5 reads in a keyword of a question (remembered: questions repeat their words)."""
+        if keyword not in self._tokens:
+            self._fresh_table()
+            self.conn.execute("INSERT INTO temp.qa_words(rowid, title, text) VALUES (1, '', ?)", (keyword,))
+            rows = self.conn.execute("SELECT term FROM temp.qa_words_vocab ORDER BY offset").fetchall()
+            if len(self._tokens) > 100_000:
+                self._tokens.clear()
+            self._tokens[keyword] = tuple(r[0] for r in rows)
+        return self._tokens[keyword]
+
+
+class KeywordIndex:
+    """Postings by word: for word i (of `words`, sorted), entries offsets[i]:offsets[i+1] of `docs`
+    (positions in `chunk_ids`, ascending) and `weights`; `lengths` are the passages' token counts."""
+
+    def __init__(
+        self,
+        words: list[str],
+        offsets: np.ndarray,
+        docs: np.ndarray,
+        weights: np.ndarray,
+        chunk_ids: np.ndarray,
+        lengths: np.ndarray,
+    ) -> None:
+        self.words, self.offsets, self.docs, self.weights = words, offsets, docs, weights
+        self.chunk_ids, self.lengths = chunk_ids, lengths
+        self._where: dict[str, int] | None = None
+        self._norm: np.ndarray | None = None
+        self.avgdl = int(lengths.sum()) / len(chunk_ids) if len(chunk_ids) else 0.0
+
+    @classmethod
+    def empty(cls) -> KeywordIndex:
+        return cls.merged([Postings.empty()])
+
+    @classmethod
+    def merged(cls, parts: Sequence[Postings]) -> KeywordIndex:
+        """One index of postings whose passages are disjoint."""
+        vocabulary = sorted(set().union(*(p.words for p in parts)))
+        where = {w: i for i, w in enumerate(vocabulary)}
+        word_of = np.concatenate(
+            [
+                np.array([where[w] for w in p.words], dtype=np.int64)[p.word_of]
+                for p in parts
+                if len(p.word_of)
+            ]
+            or [np.zeros(0, np.int64)]
+        )
+        chunks = np.concatenate([p.chunks for p in parts])
+        weights = np.concatenate([p.weights for p in parts]).astype(np.float32)
+        chunk_ids = np.concatenate([p.chunk_ids for p in parts])
+        order = np.argsort(chunk_ids, kind="stable")
+        chunk_ids, lengths = chunk_ids[order], np.concatenate([p.lengths for p in parts])[order]
+        used = np.bincount(word_of, minlength=len(vocabulary))
+        if (used == 0).any():  # words whose passages all left
+            kept = np.flatnonzero(used)
+            renumber = np.full(len(vocabulary), -1, dtype=np.int64)
+            renumber[kept] = np.arange(len(kept))
+            vocabulary, word_of, used = [vocabulary[i] for i in kept], renumber[word_of], used[kept]
+        docs = np.searchsorted(chunk_ids, chunks)
+        order = np.lexsort((docs, word_of))
+        offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(used, out=offsets[1:])
+        return cls(vocabulary, offsets, docs[order].astype(np.int32), weights[order], chunk_ids, lengths)
+
+    def __len__(self) -> int:
+        return len(self.chunk_ids)
+
+    def ids(self) -> np.ndarray:
+        return self.chunk_ids
+
+    def updated(self, removed: np.ndarray, added: Sequence[Postings]) -> KeywordIndex:
+        """Without the passages `removed`, with those of `added` (which replace any they name)."""
+        if not len(removed) and not added:
+            return self
+        gone = np.unique(np.concatenate([np.asarray(removed, dtype=np.int64), *(a.chunk_ids for a in added)]))
+        word_of = np.repeat(np.arange(len(self.words), dtype=np.int64), np.diff(self.offsets))
+        chunks = self.chunk_ids[self.docs]
+        keep = ~np.isin(chunks, gone)
+        keep_ids = ~np.isin(self.chunk_ids, gone)
+        kept = Postings(
+            self.words,
+            word_of[keep],
+            chunks[keep],
+            self.weights[keep],
+            self.chunk_ids[keep_ids],
+            self.lengths[keep_ids],
+        )
+        return KeywordIndex.merged([kept, *added])
+
+    # -- search -----------------------------------------------------------------------------------
+
+    def _entries(self, word: str) -> slice | None:
+        if self._where is None:
+            self._where = {w: i for i, w in enumerate(self.words)}
+        i = self._where.get(word)
+        return None if i is None else slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+
+    def search(
+        self,
+        phrases: Sequence[tuple[str, ...]],
+        depth: int,
+        phrase_scores: dict[int, list[tuple[int, float]]] | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> list[tuple[int, float]]:
+        """(chunk id, bm25; higher is better) of the `depth` best passages for `phrases` (each the words of a
+        keyword, as FTS5 reads them). A phrase of several words is scored by the caller:
+        `phrase_scores[i]` holds (chunk id, its bm25 alone) for phrase i. `allowed`: the chunk ids that may
+        be returned (between dates); the scores are still those of the whole index, as FTS5's are."""
+        n = len(self.chunk_ids)
+        if not n or not phrases:
+            return []
+        scores = np.zeros(n, dtype=np.float64)
+        matched = np.zeros(n, dtype=bool)
+        if self._norm is None:  # bm25's length normalization, per passage: the same for every question
+            self._norm = K1 * (1 - B + B * self.lengths / self.avgdl) if self.avgdl else np.full(n, K1)
+        norm = self._norm
+        for i, words in enumerate(phrases):
+            if len(words) == 1:
+                entries = self._entries(words[0])
+                if entries is None:
+                    continue
+                docs = self.docs[entries]
+                weights = self.weights[entries].astype(np.float64)
+                # FTS5: idf = log((N - hits + 0.5) / (hits + 0.5)), at least 1e-6; summed phrase by phrase.
+                idf = max(math.log((n - len(docs) + 0.5) / (len(docs) + 0.5)), 1e-6)
+                scores[docs] += idf * ((weights * (K1 + 1.0)) / (weights + norm[docs]))
+                matched[docs] = True
+            elif phrase_scores and phrase_scores.get(i):
+                ids, values = zip(*phrase_scores[i], strict=True)
+                where = np.searchsorted(self.chunk_ids, np.array(ids, dtype=np.int64))
+                where = np.clip(where, 0, n - 1)
+                known = self.chunk_ids[where] == np.array(ids, dtype=np.int64)
+                scores[where[known]] += np.array(values, dtype=np.float64)[known]
+                matched[where[known]] = True
+        if allowed is not None:
+            matched &= np.isin(self.chunk_ids, allowed)
+        candidates = np.flatnonzero(matched)
+        if len(candidates) > depth:
+            cut = np.argpartition(-scores[candidates], depth - 1)[:depth]
+            # Ties at the cut: every passage scoring as the last one kept, so the order below is whole.
+            floor = scores[candidates[cut]].min()
+            candidates = candidates[scores[candidates] >= floor]
+        best = candidates[np.lexsort((self.chunk_ids[candidates], -scores[candidates]))][:depth]
+        return [(int(self.chunk_ids[d]), float(scores[d])) for d in best]
+
+    # -- files ------------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write to a temporary name, fsync, then rename: readers never see a half-written file."""
+        tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+        try:
+            with open(tmp, "wb") as handle:
+                np.savez(
+                    handle,
+                    words=np.frombuffer("\n".join(self.words).encode(), dtype=np.uint8),
+                    offsets=self.offsets,
+                    docs=self.docs,
+                    weights=self.weights,
+                    chunk_ids=self.chunk_ids,
+                    lengths=self.lengths,
+                )
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise VectorsNotWritten(str(path), "the disk is full" if exc.errno == 28 else str(exc)) from None
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> KeywordIndex:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = [data[k] for k in ("words", "offsets", "docs", "weights", "chunk_ids", "lengths")]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise IndexProblem(f"{path} is unreadable ({type(exc).__name__})") from None
+        text = arrays[0].tobytes().decode()
+        index = cls(text.split("\n") if text else [], *arrays[1:])
+        if len(index.offsets) != len(index.words) + 1 or len(index.lengths) != len(index.chunk_ids):
+            raise IndexProblem(f"{path} is damaged")
+        return index

@@ -1,0 +1,230 @@
+"""Keyword postings (qa/keywords.py) rank passages exactly as FTS5's bm25 does, through every change to the
+index, and an index without them (or with a damaged file) is searched by FTS5 until `qa index` writes them;
+half-precision vectors find the passages float32 finds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from qa.core import QA
+from qa.keywords import KeywordIndex, keyword_file
+from qa.retrieve import fts_query, keyword_search
+from qa.store import Store, load_vectors, vector_file
+from tests.conftest import SHARED_DATA
+
+NEWS = SHARED_DATA / "news-2022-w2"
+ARTICLES = 40
+HYPHENS = (
+    "# COVID-19 vaccine drive\n\nPublished: 2021-03-01\n\nThe U.S.-led COVID-19 vaccine drive reached 40 countries. Health workers in"
+    " Lagos said the vaccine arrived late, and the drive's next stop is Nairobi.\n"
+)
+EXTRA_QUESTIONS = [
+    "When did the COVID-19 vaccine drive reach Lagos?",
+    "vaccine vaccine drive drive",  # a word twice counts twice, as FTS5 counts each phrase
+    "U.S.-led drive",
+    "Squid Game season",
+    "zzzz-unknownword qqqq",
+]
+
+
+@pytest.fixture(scope="module")
+def news_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A real index of 40 news articles and one with hyphenated words; (index folder, articles folder)."""
+    assert NEWS.exists(), f"benchmark data missing: {NEWS} (../shared must sit beside the project)"
+    folder = tmp_path_factory.mktemp("news")
+    lines = (NEWS / "articles.jsonl").read_text().splitlines()[:ARTICLES]
+    (folder / "news.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "covid.md").write_text(HYPHENS)
+    index_dir = tmp_path_factory.mktemp("news-index")
+    QA(index_dir).index([folder])
+    return index_dir, folder
+
+
+def questions() -> list[str]:
+    lines = (NEWS / "questions.jsonl").read_text().splitlines()
+    return [json.loads(line)["question"] for line in lines] + EXTRA_QUESTIONS
+
+
+def assert_ranks_as_fts5(index_dir: Path, since: str | None = None, until: str | None = None) -> None:
+    store = Store(index_dir, readonly=True)
+    try:
+        assert store.keyword_index() is not None
+        for question in questions():
+            match = fts_query(question)
+            fts5 = store.lexical_search(match, 50, since, until) if match else []
+            numpy = keyword_search(store, question, since=since, until=until)
+            assert [i for i, _ in numpy] == [i for i, _ in fts5], question
+            assert np.allclose([s for _, s in numpy], [s for _, s in fts5], rtol=1e-12, atol=0), question
+    finally:
+        store.close()
+
+
+def fresh_postings(index_dir: Path) -> KeywordIndex:
+    """The postings read anew from the whole database."""
+    store = Store(index_dir, readonly=True)
+    try:
+        return KeywordIndex.merged([store.tokenizer.postings(store.keyword_rows(store.chunk_ids().tolist()))])
+    finally:
+        store.close()
+
+
+def published(index_dir: Path) -> tuple[Path, KeywordIndex]:
+    store = Store(index_dir, readonly=True)
+    try:
+        path = keyword_file(index_dir, int(store.manifest["generation"]))
+    finally:
+        store.close()
+    return path, KeywordIndex.load(path)
+
+
+def chunks_of(index_dir: Path, title: str) -> list[int]:
+    store = Store(index_dir, readonly=True)
+    try:
+        rows = store.conn.execute(
+            "SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE a.title = ? ORDER BY c.ordinal",
+            (title,),
+        )
+        return [int(r[0]) for r in rows]
+    finally:
+        store.close()
+
+
+def assert_same_postings(a: KeywordIndex, b: KeywordIndex) -> None:
+    assert a.words == b.words
+    for name in ("offsets", "docs", "weights", "chunk_ids", "lengths"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+def test_keyword_postings_rank_passages_as_fts5_does(news_index: tuple[Path, Path]) -> None:
+    index_dir, _ = news_index
+    assert_ranks_as_fts5(index_dir)
+    assert_ranks_as_fts5(index_dir, since="2021-01-01", until="2021-12-31")  # between dates too
+    assert_ranks_as_fts5(index_dir, since="2022-06-16")
+    _, postings = published(index_dir)
+    assert_same_postings(postings, fresh_postings(index_dir))
+    store = Store(index_dir, readonly=True)
+    try:
+        assert store.tokenizer.tokens("COVID-19") == ("covid", "19")  # a phrase, which FTS5 scores alone
+        assert store.tokenizer.tokens("elections") == ("elect",)  # FTS5's porter stem
+    finally:
+        store.close()
+
+
+def test_keyword_postings_follow_every_change_to_the_index(
+    news_index: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, source_folder = news_index
+    index_dir, folder = tmp_path / "index", tmp_path / "articles"
+    folder.mkdir()
+    for path in source_folder.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    qa = QA(index_dir)
+    qa.index([folder])
+    records = [json.loads(line) for line in (folder / "news.jsonl").read_text().splitlines()]
+    records[0]["title"] = (
+        "A retitled story about zebra migrations"  # same text: relabelled, title searched anew
+    )
+    records[1]["text"] += (
+        "\n\nAn added paragraph mentions lighthouse keepers and the mayor of Lakeside."  # changed
+    )
+    del records[2]  # removed
+    (folder / "news.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (folder / "covid.md").unlink()
+    report = qa.index([folder])
+    assert (report.changed, report.removed) == (2, 2)
+    _, postings = published(index_dir)
+    assert_same_postings(postings, fresh_postings(index_dir))
+    assert_ranks_as_fts5(index_dir)
+    store = Store(index_dir, readonly=True)
+    try:
+        assert keyword_search(store, "zebra migrations")[0][0] == chunks_of(index_dir, records[0]["title"])[0]
+        assert keyword_search(store, "lighthouse keepers")[0][0] in chunks_of(index_dir, records[1]["title"])
+    finally:
+        store.close()
+    assert len(list(index_dir.glob("keywords-*.npz"))) == 1  # older generations' files are gone
+
+
+def test_index_without_postings_is_searched_by_fts5_and_the_next_index_writes_them(
+    news_index: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, _ = news_index
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    for path in source.iterdir():  # a copy, as an index written before the postings (and fp16 vectors) was
+        if path.is_file() and not path.name.startswith("keywords-"):
+            (index_dir / path.name).write_bytes(path.read_bytes())
+        elif path.is_dir():
+            (index_dir / path.name).symlink_to(path)
+    store = Store(index_dir, readonly=True)
+    generation = int(store.manifest["generation"])
+    dim = int(store.manifest["dim"])
+    old = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    ids = store.chunk_ids()
+    old.add_with_ids(store.vectors_for(ids.tolist()), ids)
+    faiss.write_index(old, str(vector_file(index_dir, generation)))
+    assert store.keyword_index() is None and load_vectors(store).full_precision
+    store.close()
+
+    qa = QA(index_dir)
+    question = "Which wildly popular show was recently green lit for a new season?"
+    before = qa.ask(question)
+    assert before.found and before.passages
+
+    report = qa.index([])  # nothing changed but the files: they are written as a new generation
+    assert report.new == report.changed == 0
+    store = Store(index_dir, readonly=True)
+    assert int(store.manifest["generation"]) == generation + 1
+    assert not load_vectors(store).full_precision
+    store.close()
+    assert keyword_file(index_dir, generation + 1).is_file()
+    after = QA(index_dir).ask(question)
+    assert [p.chunk_id for p in after.passages] == [p.chunk_id for p in before.passages]
+    assert after.text == before.text
+
+
+def test_a_damaged_postings_file_is_searched_by_fts5_and_rewritten_by_the_next_index(
+    news_index: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, _ = news_index
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    for path in source.iterdir():
+        if path.is_file():
+            (index_dir / path.name).write_bytes(path.read_bytes())
+        else:
+            (index_dir / path.name).symlink_to(path)
+    path, _ = published(index_dir)
+    path.write_bytes(path.read_bytes()[:1000])
+    store = Store(index_dir, readonly=True)
+    question = "Squid Game season"
+    assert store.keyword_index() is None
+    assert keyword_search(store, question) == store.lexical_search(fts_query(question), 50)
+    store.close()
+    QA(index_dir).index([])
+    assert_ranks_as_fts5(index_dir)
+
+
+def test_half_precision_vectors_find_what_exact_float32_search_finds(news_index: tuple[Path, Path]) -> None:
+    index_dir, _ = news_index
+    qa = QA(index_dir)
+    store, vectors, embedder, _ = qa._reader()
+    assert vectors.kind == "flat" and not vectors.full_precision
+    ids = store.chunk_ids()
+    exact = store.vectors_for(ids.tolist())
+    same = 0
+    asked = questions()[:30]
+    for question in asked:
+        query = embedder.encode([question])[0]
+        cosine = exact @ query
+        best = ids[np.argsort(-cosine, kind="stable")[:10]]
+        found = vectors.search(query, 10)
+        same += len(set(best.tolist()) & {i for i, _ in found})
+        for chunk_id, score in found:  # scores within half precision's rounding
+            assert abs(score - float(cosine[np.searchsorted(ids, chunk_id)])) < 2e-3
+    assert same / (10 * len(asked)) >= 0.98
+    qa.close()
