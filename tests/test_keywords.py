@@ -147,6 +147,10 @@ def test_keyword_postings_follow_every_change_to_the_index(
     finally:
         store.close()
     assert len(list(index_dir.glob("keywords-*.npz"))) == 1  # older generations' files are gone
+    qa.remove([records[3]["id"]])
+    _, postings = published(index_dir)
+    assert_same_postings(postings, fresh_postings(index_dir))
+    assert len(postings) == len(fresh_postings(index_dir)) > 0
 
 
 def test_index_without_postings_is_searched_by_fts5_and_the_next_index_writes_them(
