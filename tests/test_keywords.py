@@ -94,6 +94,17 @@ def chunks_of(index_dir: Path, title: str) -> list[int]:
         store.close()
 
 
+def copy_index(source: Path, target: Path, *, keywords: bool = True) -> Path:
+    """The index's files copied (its model folder linked), with or without its keyword postings."""
+    target.mkdir()
+    for path in source.iterdir():
+        if path.is_dir():
+            (target / path.name).symlink_to(path)
+        elif keywords or not path.name.startswith("keywords-"):
+            (target / path.name).write_bytes(path.read_bytes())
+    return target
+
+
 def assert_same_postings(a: KeywordIndex, b: KeywordIndex) -> None:
     assert a.words == b.words
     for name in ("offsets", "docs", "weights", "chunk_ids", "lengths"):
@@ -156,14 +167,8 @@ def test_keyword_postings_follow_every_change_to_the_index(
 def test_index_without_postings_is_searched_by_fts5_and_the_next_index_writes_them(
     news_index: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    source, _ = news_index
-    index_dir = tmp_path / "index"
-    index_dir.mkdir()
-    for path in source.iterdir():  # a copy, as an index written before the postings (and fp16 vectors) was
-        if path.is_file() and not path.name.startswith("keywords-"):
-            (index_dir / path.name).write_bytes(path.read_bytes())
-        elif path.is_dir():
-            (index_dir / path.name).symlink_to(path)
+    # A copy as an index written before the postings (and half-precision vectors) was.
+    index_dir = copy_index(news_index[0], tmp_path / "index", keywords=False)
     store = Store(index_dir, readonly=True)
     generation = int(store.manifest["generation"])
     dim = int(store.manifest["dim"])
@@ -194,14 +199,7 @@ def test_index_without_postings_is_searched_by_fts5_and_the_next_index_writes_th
 def test_a_damaged_postings_file_is_searched_by_fts5_and_rewritten_by_the_next_index(
     news_index: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    source, _ = news_index
-    index_dir = tmp_path / "index"
-    index_dir.mkdir()
-    for path in source.iterdir():
-        if path.is_file():
-            (index_dir / path.name).write_bytes(path.read_bytes())
-        else:
-            (index_dir / path.name).symlink_to(path)
+    index_dir = copy_index(news_index[0], tmp_path / "index")
     path, _ = published(index_dir)
     path.write_bytes(path.read_bytes()[:1000])
     store = Store(index_dir, readonly=True)
