@@ -491,10 +491,11 @@ class _Indexer:
             return False
         with self.store.transaction():
             relabelled = self.store.relabel_article(article, origin, digest)
-        if relabelled:
-            self.retitled.extend(
-                self._chunk_ids_of(article.id)[:1]
-            )  # the title is searched with the first chunk
+        if relabelled:  # the title is searched with the first chunk: its keyword postings are read again
+            first = self.store.conn.execute(
+                "SELECT id FROM chunks WHERE article_id = ? AND ordinal = 0", (article.id,)
+            ).fetchone()
+            self.retitled.extend([int(first[0])] if first else [])
         return relabelled
 
     def _report_progress(self, read: int, total: int) -> None:
