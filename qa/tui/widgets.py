@@ -374,7 +374,9 @@ class SourcesPane(OptionList):
             self.border_title = "Sources" if answer.found else "Closest passages"
             self.border_subtitle = "enter or 1-9 to read" if self.citations else ""
         if not self.citations:
-            self.set_options([Option(Content("The sources of the selected answer appear here."), disabled=True)])
+            self.set_options(
+                [Option(Content("The sources of the selected answer appear here."), disabled=True)]
+            )
             return
         width = self.scrollable_content_region.width - 1 or 74
         options: list[Option | None] = []
