@@ -165,8 +165,7 @@ def run_remove(index_dir: Path, targets: Sequence[str]) -> IndexReport:
                         f"no article with id or path '{target}' in the index (see `qa articles`); nothing was removed"
                     )
                 ids.extend(found)
-            indexer.vectors = indexer._reconciled_vectors()
-            indexer.keywords = indexer._last_keywords()
+            indexer.open_published()
             indexer.report.removed = indexer.remove(dict.fromkeys(ids))
             indexer._promote_orphans()
             with store.transaction():
@@ -319,8 +318,7 @@ class _Indexer:
             with store.transaction():  # sources first: an interrupted run is resumed by `qa index` alone
                 self._write_manifest()
                 self._remember_sources(paths)
-            self.vectors = self._reconciled_vectors()
-            self.keywords = self._last_keywords()
+            self.open_published()
             self._ingest(paths)
             with store.transaction():
                 self._finish()
@@ -384,6 +382,11 @@ class _Indexer:
             vectors.add(missing, store.vectors_for(missing.tolist()))
             self.dirty = True
         return vectors
+
+    def open_published(self) -> None:
+        """The last published vectors and keyword postings, brought in line with the database."""
+        self.vectors = self._reconciled_vectors()
+        self.keywords = self._last_keywords()
 
     def _last_keywords(self) -> KeywordIndex:
         """The last published keyword postings; none when missing or damaged (an index from before them):

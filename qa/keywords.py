@@ -11,9 +11,7 @@ bm25 is a sum over the query's phrases, each counted alone.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import sqlite3
 import struct
 import zipfile
@@ -23,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import IndexProblem, VectorsNotWritten
+from qa.errors import IndexProblem
+from qa.files import write_atomically
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"  # the passages' FTS5 table's: one tokenizer for both
 TITLE_WEIGHT, TEXT_WEIGHT = 2.0, 1.0  # a word in a passage's title counts twice
@@ -47,10 +46,6 @@ class Postings:
     weights: np.ndarray  # float32
     chunk_ids: np.ndarray  # int64, each passage once
     lengths: np.ndarray  # int64
-
-    @classmethod
-    def empty(cls) -> Postings:
-        return cls([], *(np.zeros(0, dtype=t) for t in (np.int32, np.int64, np.float32, np.int64, np.int64)))
 
 
 class Tokenizer:
@@ -145,11 +140,6 @@ class KeywordIndex:
             np.zeros(0, np.int64),
             np.zeros(0, np.int64),
         )
-
-    @classmethod
-    def merged(cls, parts: Sequence[Postings]) -> KeywordIndex:
-        """One index of postings whose passages are disjoint."""
-        return cls.empty().updated(np.zeros(0, np.int64), parts)
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -262,9 +252,9 @@ class KeywordIndex:
     # -- files ------------------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        """Write to a temporary name, fsync, then rename: readers never see a half-written file."""
-        tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-        try:
+        """Readers never see a half-written file (qa/files.py)."""
+
+        def write(tmp: Path) -> None:
             with open(tmp, "wb") as handle:
                 np.savez(
                     handle,
@@ -275,13 +265,8 @@ class KeywordIndex:
                     chunk_ids=self.chunk_ids,
                     lengths=self.lengths,
                 )
-                handle.flush()
-                os.fsync(handle.fileno())
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise VectorsNotWritten(str(path), "the disk is full" if exc.errno == 28 else str(exc)) from None
-        os.replace(tmp, path)
+
+        write_atomically(path, write)
 
     @classmethod
     def load(cls, path: Path) -> KeywordIndex:

@@ -8,7 +8,6 @@ vectors, which incremental updates need. It is retrained as the collection grows
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from collections.abc import Callable
@@ -16,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import IndexProblem, VectorsNotWritten
+from qa.errors import IndexProblem
+from qa.files import write_atomically
 
 # Chosen with bench/scale.py: below this, exact search answers within a few milliseconds.
 IVF_THRESHOLD = 200_000
@@ -150,19 +150,9 @@ class VectorIndex:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def save(self, path: Path) -> None:
-        """Write to a temporary name, fsync, then rename: readers never see a half-written file."""
+        """Readers never see a half-written file (qa/files.py)."""
         faiss = _faiss()
-        tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-        try:
-            faiss.write_index(self.index, str(tmp))
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-        except (RuntimeError, OSError) as exc:  # FAISS reports a full disk as a RuntimeError
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            reason = "the disk is full" if "No space left" in str(exc) else str(exc).splitlines()[-1]
-            raise VectorsNotWritten(str(path), reason) from None
-        os.replace(tmp, path)
+        write_atomically(path, lambda tmp: faiss.write_index(self.index, str(tmp)))
 
 
 def fitted(vectors: VectorIndex, source: VectorSource, trained_on: int) -> tuple[VectorIndex, int]:
