@@ -204,8 +204,10 @@ class QA:
         self._sentence_embedder = None
         self._generation = -1
         self._lock = threading.RLock()
-        # The keyword search runs on its own thread (and SQLite connection) while the question is
-        # embedded: retrieval p50 19.7 -> 12.7 ms at 65,317 chunks (bench/results.md).
+        # The keyword search runs on its own thread (and SQLite connection) while FAISS scans the vectors:
+        # on the same thread, retrieval took 26 ms at 65,317 chunks, against 20 (p50, 2026-12-06).
+        # Not while the question is embedded: onnxruntime's two threads then shared the cores with it
+        # (embedding p50 6.8 -> 8.5-9.3 ms).
         self._keyword_thread: ThreadPoolExecutor | None = None
         self._keyword_store = threading.local()
 
@@ -394,14 +396,14 @@ class QA:
             started = time.perf_counter()
             store, vectors, embedder, sentence_embedder = self._reader()
             loaded = time.perf_counter()
+            vector = embedder.encode([query])[0]
+            embedded = time.perf_counter()
             lexical_future = None
             if method != "dense":
                 if self._keyword_thread is None:
                     self._keyword_thread = ThreadPoolExecutor(1, thread_name_prefix="qa-keywords")
                 lexical_future = self._keyword_thread.submit(self._keyword_search, query, since, until)
-            vector = embedder.encode([query])[0]
-            embedded = time.perf_counter()
-            # The vectors are searched while the keyword search (the longer of the two) still runs.
+            # The keyword search runs while FAISS scans the vectors (which lets go of the GIL).
             dense = dense_search(store, vectors, vector, since=since, until=until) if method != "bm25" else []
             lexical = lexical_future.result() if lexical_future is not None else None
             candidates = retrieve(

@@ -112,7 +112,7 @@ def retrieve(
 
     `method` is "hybrid" (what qa ships), or "dense" / "bm25" alone (for measuring). `lexical` and
     `dense` are `keyword_search`'s and `dense_search`'s results when the caller ran them already (the
-    keyword search on its own thread while the question is embedded and the vectors searched).
+    keyword search on its own thread while the vectors are searched).
     `within`: article ids the passages come from when any of theirs were found (a follow-up's talk).
     """
     if method not in METHODS:
