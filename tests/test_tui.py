@@ -205,6 +205,39 @@ async def test_an_unanswerable_question_says_so_and_shows_the_closest_passages(m
         assert app.chat.sources.citations
 
 
+async def test_the_sources_follow_the_frame_that_draws_the_answer_and_the_selection(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        sources = app.chat.sources
+        shown_with: list[tuple[Answer | None, bool]] = []  # (answer shown, whether its frame was out)
+        show = sources.show
+
+        def recording_show(answer: Answer | None, cwd: Path | None = None) -> None:
+            turns = [t for t in app.chat.conversation.turns if t.answer is answer]
+            shown_with.append((answer, bool(turns) and turns[0].answer_drawn))
+            show(answer, cwd)
+
+        sources.show = recording_show  # type: ignore[method-assign]
+        first = await ask(pilot, app, SEED_QUESTION)
+        second = await ask(pilot, app, "What is the boiling point of mercury?")
+        # Each answer's sources went up after a frame had drawn the answer, never before.
+        answers = [answer for answer, _ in shown_with if answer is not None]
+        assert [a for i, a in enumerate(answers) if not i or a is not answers[i - 1]] == [
+            first.answer,
+            second.answer,
+        ]
+        assert all(drawn for answer, drawn in shown_with if answer is not None)
+        assert sources.showing is not None and sources.showing[0] is second.answer
+        assert sources.border_title == "Closest passages"
+
+        app.chat.conversation.focus()
+        await pilot.press("up")  # the answer before: its sources at once
+        await pilot.pause()
+        assert app.chat.conversation.selected_turn is first
+        assert sources.showing is not None and sources.showing[0] is first.answer
+        assert sources.border_title == "Sources" and sources.citations[0].title == SEED_TITLE
+
+
 async def test_a_follow_up_typed_at_once_waits_its_turn_and_uses_the_previous_question(make_app) -> None:
     followup = "When was it released?"
     assert not QA(make_app().index_dir).ask(followup).found  # on its own, nothing confident

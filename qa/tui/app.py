@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -39,6 +40,7 @@ class IndexCancelled(Exception):
 
 
 INDEX_POLL_SECONDS = 2.0
+GIL_SWITCH_SECONDS = 0.0005
 
 
 class QAApp(App[None]):
@@ -121,6 +123,7 @@ class QAApp(App[None]):
             self.conversations = ConversationStore(None)
         self.show_timings = show_timings
         self._index_seen: tuple[int, ...] = ()  # the index files' sizes and times, last looked at
+        self._switch_interval = sys.getswitchinterval()  # put back on exit
 
     @property
     def qa(self) -> QA:
@@ -142,6 +145,9 @@ class QAApp(App[None]):
         return screen
 
     def on_mount(self) -> None:
+        # The answer is computed on a thread while this one draws: at Python's default 5 ms between
+        # hand-overs of the GIL, the answer's thread waited ~4 ms to start after enter (bench/tui.py).
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         if self.store_problem:
             self.notify(self.store_problem, severity="warning", timeout=12)
         # The first frame goes out before the worker starts importing the model's libraries.
@@ -183,6 +189,7 @@ class QAApp(App[None]):
         return tuple(stamp)
 
     def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval)
         self.conversations.close()
 
     # -- loading ------------------------------------------------------------------------------------

@@ -295,6 +295,9 @@ class ChatScreen(Screen[None]):
         if self._unshown is turn:  # question and answer go on the screen together
             self._unshown = None
             self.conversation.add_turn(turn)
+            # Laid out in the next frame: left to the new turn to ask for it, that frame went out without
+            # it (restyling the turn before it) and the answer waited ~13 ms for the one after (bench/tui.py).
+            self.refresh(layout=True)
         else:
             self.conversation.turn_changed(turn)
         self._save(turn)
@@ -312,7 +315,7 @@ class ChatScreen(Screen[None]):
         if self.asking is turn:
             self.asking = None
         if self.conversation.selected_turn is turn:
-            self.sources.show(turn.answer)
+            self._show_sources()
             self.conversation.reveal(turn)
         self._pump()
 
@@ -328,7 +331,23 @@ class ChatScreen(Screen[None]):
 
     @on(ConversationView.SelectionChanged)
     def _selection_changed(self, event: ConversationView.SelectionChanged) -> None:
-        self.sources.show(event.turn.answer if event.turn else None)
+        self._show_sources()
+
+    def _show_sources(self) -> None:
+        """The sources pane shows the selected answer's; a new answer's once the frame that draws it is out.
+
+        Laying out and drawing the sources took a third of that frame (bench/tui.py): the answer comes
+        first, its sources a frame later (`_answer_drawn`).
+        """
+        turn = self.conversation.selected_turn
+        if turn is not None and turn.answer is not None and not turn.answer_drawn:
+            return
+        self.sources.show(turn.answer if turn else None)
+
+    @on(TurnView.AnswerDrawn)
+    def _answer_drawn(self, event: TurnView.AnswerDrawn) -> None:
+        if event.turn is self.conversation.selected_turn:
+            self._show_sources()
 
     @on(OpenCitation)
     def _open_citation(self, event: OpenCitation) -> None:

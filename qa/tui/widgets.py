@@ -119,6 +119,13 @@ class TurnView(Widget):
             super().__init__()
             self.turn = turn
 
+    class AnswerDrawn(Message):
+        """The turn's answer went on the screen (its first frame is out)."""
+
+        def __init__(self, turn: TurnView) -> None:
+            super().__init__()
+            self.turn = turn
+
     def __init__(self, question: str, *, show_timings: bool = True) -> None:
         super().__init__(classes="turn")
         self.question = question
@@ -128,6 +135,7 @@ class TurnView(Widget):
         self.body = Content("Waiting…").stylize(render.DIM_STYLE)  # the answer, or why there is none yet
         self.meta = Content("")
         self._lines: tuple[int, list[Content]] | None = None  # (width, lines) last laid out
+        self.answer_drawn = False  # whether a frame has shown `answer`
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -147,6 +155,7 @@ class TurnView(Widget):
     def set_answer(self, answer: Answer, passages: int) -> None:
         self.answer = answer
         self.passages = passages
+        self.answer_drawn = False
         self.set_class(False, "-waiting")
         self.set_class(not answer.found, "-not-found")
         self._show(render.answer_content(answer), self.meta_content())
@@ -186,6 +195,10 @@ class TurnView(Widget):
         return len(self.lines(width))
 
     def render(self) -> Content:
+        if self.answer is not None and not self.answer_drawn:
+            # Rendered for the frame that shows the answer: what waits on that frame starts after it.
+            self.answer_drawn = True
+            self.post_message(self.AnswerDrawn(self))
         return Content("\n").join(self.lines(self.size.width))
 
     # -- citations ----------------------------------------------------------------------------------
@@ -425,7 +438,8 @@ class StatusBar(Horizontal):
         if self._shown == shown:
             return  # the same line again (each question re-checks it): no repaint
         self._shown = shown
-        self.query_one("#status-text", Static).update(text)
+        # One line of fixed size: a new text needs no layout of the screen (~3 ms per answer).
+        self.query_one("#status-text", Static).update(text, layout=False)
         self.set_class(busy, "-busy")
 
     def set_progress(self, done: int | None, total: int | None) -> None:
