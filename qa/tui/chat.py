@@ -297,7 +297,7 @@ class ChatScreen(Screen[None]):
             self.conversation.add_turn(turn)
             # Laid out in the next frame: left to the new turn to ask for it, that frame went out without
             # it (restyling the turn before it) and the answer waited ~13 ms for the one after (bench/tui.py).
-            self.refresh(layout=True)
+            self.refresh(layout=True, repaint=False)
         else:
             self.conversation.turn_changed(turn)
         self._save(turn)

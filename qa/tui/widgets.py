@@ -48,6 +48,12 @@ class QuestionInput(Input):
         Binding("down", "history_next", "Next question", show=False),
     ]
 
+    # The text's width is the box's virtual width, which Input lays out anew on every change: each key
+    # typed, and the box emptied on enter, laid the whole screen out again and redrew the scroll bars and
+    # both panes while the answer was computed (~4-12 ms of the app's thread, bench/tui.py). The box's
+    # size never depends on its text.
+    virtual_size = reactive(Size(0, 0), layout=False)
+
     def __init__(self, history: list[str] | None = None, **kwargs: object) -> None:
         super().__init__(select_on_focus=False, **kwargs)  # type: ignore[arg-type]
         self.history: list[str] = list(history or [])
