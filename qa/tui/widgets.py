@@ -444,7 +444,7 @@ class StatusBar(Horizontal):
         if self._shown == shown:
             return  # the same line again (each question re-checks it): no repaint
         self._shown = shown
-        # One line of fixed size: a new text needs no layout of the screen (~3 ms per answer).
+        # One line of fixed size: a new text needs no layout of the whole screen.
         self.query_one("#status-text", Static).update(text, layout=False)
         self.set_class(busy, "-busy")
 
