@@ -51,11 +51,18 @@ async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: f
 
 def settled(app: QAApp) -> bool:
     chat = app.chat
+    selected = chat.conversation.selected_turn
     return (
         app.phase in ("ready", "empty", "error")
         and not app.indexing
         and chat.asking is None
         and not chat.pending
+        # The sources pane shows the selected answer's (filled in the frame after the answer's).
+        and (
+            selected is None
+            or selected.answer is None
+            or (chat.sources.showing is not None and chat.sources.showing[0] is selected.answer)
+        )
     )
 
 

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from qa.tui.app import QAApp
 from qa.tui.reader import ReaderScreen
 from tests.conftest import ROOT, SEED_QUESTION
-from tests.test_tui import wait_for
+from tests.test_tui import settled, wait_for
 
 SIZE = (100, 32)
 
@@ -31,7 +31,8 @@ async def answer_seed_question(pilot: Pilot[None]) -> QAApp:
     await wait_for(pilot, lambda: ready(app))
     box.value = SEED_QUESTION
     await pilot.press("enter")
-    await wait_for(pilot, lambda: ready(app) and app.chat.conversation.turns[-1].answer is not None)
+    # settled: the sources pane is filled too (in the frame after the answer's).
+    await wait_for(pilot, lambda: settled(app) and app.chat.conversation.turns[-1].answer is not None)
     await pilot.pause()
     return app
 
