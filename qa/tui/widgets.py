@@ -264,7 +264,8 @@ class ConversationView(VerticalScroll):
 
     @property
     def turns(self) -> list[TurnView]:
-        return list(self.query(TurnView))
+        # Its own children, not a query of every descendant: read several times per answer.
+        return [child for child in self.children if isinstance(child, TurnView)]
 
     @property
     def selected_turn(self) -> TurnView | None:
@@ -316,7 +317,8 @@ class ConversationView(VerticalScroll):
     def watch_selected(self, selected: int) -> None:
         turn = None
         for index, each in enumerate(self.turns):
-            each.set_class(index == selected, "-selected")
+            if each.has_class("-selected") != (index == selected):  # only the two that change are restyled
+                each.set_class(index == selected, "-selected")
             if index == selected:
                 turn = each
         if turn is not None:
