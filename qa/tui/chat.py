@@ -295,9 +295,6 @@ class ChatScreen(Screen[None]):
         if self._unshown is turn:  # question and answer go on the screen together
             self._unshown = None
             self.conversation.add_turn(turn)
-            # Laid out in the next frame: left to the new turn to ask for it, that frame went out without
-            # it (restyling the turn before it) and the answer waited ~13 ms for the one after (bench/tui.py).
-            self.refresh(layout=True, repaint=False)
         else:
             self.conversation.turn_changed(turn)
         self._save(turn)
@@ -346,8 +343,7 @@ class ChatScreen(Screen[None]):
 
     @on(TurnView.AnswerDrawn)
     def _answer_drawn(self, event: TurnView.AnswerDrawn) -> None:
-        if event.turn is self.conversation.selected_turn:
-            self._show_sources()
+        self._show_sources()  # the selected answer's (the same answer again is not redrawn)
 
     @on(OpenCitation)
     def _open_citation(self, event: OpenCitation) -> None:

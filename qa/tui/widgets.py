@@ -277,6 +277,9 @@ class ConversationView(VerticalScroll):
         self.query_one("#intro").display = False
         turns = self.turns
         self.mount(turn)
+        # Laid out in the next frame: left to the new turn to ask for it once mounted, that frame went out
+        # without it (restyling the turn before it) and the answer waited ~13 ms for the one after.
+        self.screen.refresh(layout=True, repaint=False)
         if self.max_scroll_y > 0:
             # Anchored, the view is scrolled to the new turn in the same layout pass that places it: one
             # repaint per answer, not a second one to scroll (bench/tui.py). Not before the turns fill the
