@@ -104,6 +104,11 @@ def answer_from_dict(data: dict[str, Any]) -> Answer:
     )
 
 
+def _info(row: tuple[Any, ...]) -> ConversationInfo:
+    """A conversation's row (id, title, created, updated, turn count) as a ConversationInfo."""
+    return ConversationInfo(int(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]))
+
+
 class ConversationStore:
     """Conversations and their turns in one SQLite file. Every write is one transaction."""
 
@@ -117,6 +122,10 @@ class ConversationStore:
             self.path = data_dir / DB_NAME
             self.conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
+            # Commits reach the disk at checkpoints, not each on its own: a save is on the chat's thread
+            # as every answer goes on the screen. A crash of the app loses nothing committed; a power cut
+            # can lose the last answers saved, never the file (SQLite's WAL mode).
+            self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.executescript(_SCHEMA)
 
@@ -155,10 +164,17 @@ class ConversationStore:
             "SELECT c.id, c.title, c.created, c.updated, COUNT(t.id) FROM conversations c "
             "LEFT JOIN turns t ON t.conversation_id = c.id GROUP BY c.id ORDER BY c.updated DESC, c.id DESC"
         ).fetchall()
-        return [ConversationInfo(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in rows]
+        return [_info(row) for row in rows]
 
     def get(self, conversation_id: int) -> ConversationInfo | None:
-        return next((c for c in self.list() if c.id == conversation_id), None)
+        # One conversation, not a filter of `list`: the chat reads it on every answer it saves, and a long
+        # history made that a scan of every saved turn.
+        row = self.conn.execute(
+            "SELECT c.id, c.title, c.created, c.updated, "
+            "(SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) FROM conversations c WHERE c.id = ?",
+            (conversation_id,),
+        ).fetchone()
+        return _info(row) if row else None
 
     def turns(self, conversation_id: int) -> list[Turn]:
         rows = self.conn.execute(

@@ -80,8 +80,11 @@ async def ask(pilot: Pilot[None], app: QAApp, question: str) -> TurnView:
 async def browse_answers(pilot: Pilot[None], app: QAApp) -> None:
     """Ask the seed question, then press escape to browse the answers (the conversation has the focus)."""
     await ask(pilot, app, SEED_QUESTION)
+    frame = app.chat.query_one("#conversation-frame")
+    typing_border = frame.styles.border.top
     await pilot.press("escape")
     assert app.focused is app.chat.conversation
+    assert frame.styles.border.top != typing_border  # the frame around the answers shows where keys go
 
 
 def send_burst(app: QAApp, keys: list[str]) -> None:
@@ -847,6 +850,7 @@ def test_conversation_store_round_trip(tmp_path: Path) -> None:
     infos = store.list()
     assert infos[0].id == first and infos[0].turns == 2
     assert len(infos[0].title) <= 80 and infos[0].title.endswith("…")
+    assert store.get(first) == infos[0] and store.get(second) == infos[1]
     turns = store.turns(first)
     assert [t.question for t in turns] == ["How many troops?", "How many troops?"]
     assert turns[0].to_answer().citations == _answer().citations
@@ -854,6 +858,7 @@ def test_conversation_store_round_trip(tmp_path: Path) -> None:
     assert store.recent_questions() == ["How many troops?", "How many troops?"]
     store.delete(first)
     assert [c.id for c in store.list()] == [second]
+    assert store.get(first) is None and store.get(second) == infos[1]  # with its count of turns (none)
     assert store.turns(first) == []
     store.close()
     assert (tmp_path / "data" / "conversations.sqlite").exists()

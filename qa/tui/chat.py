@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextvars
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events, on
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
@@ -85,7 +85,9 @@ class ChatScreen(Screen[None]):
     def compose(self):  # type: ignore[no-untyped-def]
         yield Header()
         with Horizontal(id="panes"):
-            yield ConversationView(id="conversation")
+            with Vertical(id="conversation-frame") as frame:
+                frame.border_title = "Conversation"
+                yield ConversationView(id="conversation")
             yield SourcesPane(id="sources")
         yield WelcomeView(self.app.index_dir, id="welcome")
         yield StatusBar(id="statusbar")
@@ -112,20 +114,21 @@ class ChatScreen(Screen[None]):
         self._app_changed()
 
     # -- parts --------------------------------------------------------------------------------------
+    # Found once: the screen's parts never change, and a query walked the DOM several times per answer.
 
-    @property
+    @cached_property
     def conversation(self) -> ConversationView:
         return self.query_one(ConversationView)
 
-    @property
+    @cached_property
     def sources(self) -> SourcesPane:
         return self.query_one(SourcesPane)
 
-    @property
+    @cached_property
     def question_input(self) -> QuestionInput:
         return self.query_one(QuestionInput)
 
-    @property
+    @cached_property
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
 

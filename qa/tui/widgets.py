@@ -231,6 +231,9 @@ class ConversationView(VerticalScroll):
     """The questions and answers of this conversation; one answer is selected."""
 
     can_focus = True
+    # Only the background under the turns, drawn without styling each line (the frame around it is
+    # another widget, #conversation-frame).
+    BLANK = True
 
     BINDINGS = [
         # Short in the footer (long ones pushed the other keys off it); the help shows the tooltip.
@@ -245,9 +248,6 @@ class ConversationView(VerticalScroll):
         def __init__(self, turn: TurnView | None) -> None:
             super().__init__()
             self.turn = turn
-
-    def on_mount(self) -> None:
-        self.border_title = "Conversation"
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(
@@ -276,6 +276,8 @@ class ConversationView(VerticalScroll):
         """Mount the turn at the end, selected, and keep the view at the end."""
         self.query_one("#intro").display = False
         turns = self.turns
+        # Styled as selected from the start: selected once mounted, it was styled a second time (~0.5 ms).
+        turn.add_class("-selected", update=False)
         self.mount(turn)
         # Laid out in the next frame: left to the new turn to ask for it once mounted, that frame went out
         # without it (restyling the turn before it) and the answer waited ~13 ms for the one after.
@@ -318,15 +320,20 @@ class ConversationView(VerticalScroll):
             self.selected = index
 
     def watch_selected(self, selected: int) -> None:
-        turn = None
-        for index, each in enumerate(self.turns):
-            if each.has_class("-selected") != (index == selected):  # only the two that change are restyled
-                each.set_class(index == selected, "-selected")
-            if index == selected:
-                turn = each
+        turn = self.selected_turn
         if turn is not None:
+            turn.set_class(True, "-selected")
             self.reveal(turn)
+        # The turn that lost the selection is restyled a frame later: the frame that shows a new answer then
+        # draws the answer alone (restyling the turn before it took about 2.5 ms of it, bench/tui.py).
+        self.call_after_refresh(self._unselect_others)
         self.post_message(self.SelectionChanged(turn))
+
+    def _unselect_others(self) -> None:
+        selected = self.selected_turn
+        for turn in self.turns:
+            if turn is not selected and turn.has_class("-selected"):
+                turn.set_class(False, "-selected")
 
     def reveal(self, turn: TurnView) -> None:
         """Scroll the turn into view (its top, when it is taller than the view) once it is laid out.
