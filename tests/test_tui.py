@@ -240,10 +240,13 @@ async def test_the_sources_follow_the_frame_that_draws_the_answer_and_the_select
         assert sources.showing is not None and sources.showing[0] is second.answer
         assert sources.border_title == "Closest passages"
 
-        app.chat.conversation.focus()
+        view = app.chat.conversation
+        assert [t for t in view.turns if t.has_class("-selected")] == [second]  # the first lost its look
+        view.focus()
         await pilot.press("up")  # the answer before: its sources at once
         await pilot.pause()
-        assert app.chat.conversation.selected_turn is first
+        assert view.selected_turn is first
+        await wait_for(pilot, lambda: [t for t in view.turns if t.has_class("-selected")] == [first], 5)
         assert sources.showing is not None and sources.showing[0] is first.answer
         assert sources.border_title == "Sources" and sources.citations[0].title == SEED_TITLE
 
@@ -739,7 +742,18 @@ async def test_conversations_are_saved_reopened_and_deleted(make_app, data_dir: 
     assert store.list() == []
 
 
-async def test_a_reopened_long_conversation_shows_its_newest_answer(make_app, data_dir: Path) -> None:
+async def test_a_reopened_long_conversation_shows_its_newest_answer(
+    make_app, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn_as_selected: list[str] = []  # questions of turns drawn with the selected look
+
+    def recording_render(self: TurnView) -> Content:
+        if self.has_class("-selected"):
+            drawn_as_selected.append(self.question)
+        return render(self)
+
+    render = TurnView.render
+    monkeypatch.setattr(TurnView, "render", recording_render)
     store = ConversationStore(data_dir)
     conversation = store.create("Question 1")
     for n in range(1, 13):
@@ -757,6 +771,7 @@ async def test_a_reopened_long_conversation_shows_its_newest_answer(make_app, da
         assert view.selected_turn is newest and newest.question == "Question 12"
         await wait_for(pilot, lambda: view.scrollable_content_region.contains_region(newest.region), 5)
         assert view.max_scroll_y > 0  # the conversation is longer than the view: it scrolled
+        assert set(drawn_as_selected) == {"Question 12"}  # the turns added before it were never drawn so
 
 
 # -- hostile text -------------------------------------------------------------------------------------------

@@ -142,6 +142,7 @@ class TurnView(Widget):
         self.meta = Content("")
         self._lines: tuple[int, list[Content]] | None = None  # (width, lines) last laid out
         self.answer_drawn = False  # whether a frame has shown `answer`
+        self.drawn = False  # whether a frame has shown the turn
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -201,6 +202,7 @@ class TurnView(Widget):
         return len(self.lines(width))
 
     def render(self) -> Content:
+        self.drawn = True
         if self.answer is not None and not self.answer_drawn:
             # Rendered for the frame that shows the answer: what waits on that frame starts after it.
             self.answer_drawn = True
@@ -324,15 +326,18 @@ class ConversationView(VerticalScroll):
         if turn is not None:
             turn.set_class(True, "-selected")
             self.reveal(turn)
-        # The turn that lost the selection is restyled a frame later: the frame that shows a new answer then
-        # draws the answer alone (restyling the turn before it took about 2.5 ms of it, bench/tui.py).
+        # A turn on the screen that lost the selection is restyled a frame later: the frame that shows a new
+        # answer then draws the answer alone (restyling the turn before it took about 2.5 ms of it,
+        # bench/tui.py). One not drawn yet (a reopened conversation's turns, added together) is restyled now.
+        self._unselect_others(drawn=False)
         self.call_after_refresh(self._unselect_others)
         self.post_message(self.SelectionChanged(turn))
 
-    def _unselect_others(self) -> None:
+    def _unselect_others(self, *, drawn: bool = True) -> None:
+        """Turns other than the selected one lose its look (with `drawn=False`, those not drawn yet only)."""
         selected = self.selected_turn
         for turn in self.turns:
-            if turn is not selected and turn.has_class("-selected"):
+            if turn is not selected and turn.has_class("-selected") and (drawn or not turn.drawn):
                 turn.set_class(False, "-selected")
 
     def reveal(self, turn: TurnView) -> None:
