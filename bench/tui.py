@@ -56,17 +56,18 @@ async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
 
     def timed_compositor_refresh(self: Screen) -> None:  # type: ignore[type-arg]
         compositor_refresh(self)
+        now = time.perf_counter()  # the update is out: what follows is the bench's own bookkeeping
         # An answer is drawn by the first screen update after it was set that paints its turn (the
         # turn may have gone on the screen with its answer).
         visible = self._compositor.visible_widgets
         for turn in list(answers_due):
             if turn in visible and visible[turn][0].height:
                 answers_due.remove(turn)
-                drawn.setdefault(turn.question, (time.perf_counter(), turn))
+                drawn.setdefault(turn.question, (now, turn))
                 answered.set()
         # Sources: the first screen update after the pane was filled.
         while sources_due:
-            sources_drawn.setdefault(sources_due.pop(), time.perf_counter())
+            sources_drawn.setdefault(sources_due.pop(), now)
             sourced.set()
 
     TurnView.set_answer = timed_set_answer  # type: ignore[method-assign]
