@@ -329,15 +329,15 @@ class ConversationView(VerticalScroll):
         # A turn on the screen that lost the selection is restyled a frame later: the frame that shows a new
         # answer then draws the answer alone (restyling the turn before it took about 2.5 ms of it,
         # bench/tui.py). One not drawn yet (a reopened conversation's turns, added together) is restyled now.
-        self._unselect_others(drawn=False)
+        self._unselect_others(only_undrawn=True)
         self.call_after_refresh(self._unselect_others)
         self.post_message(self.SelectionChanged(turn))
 
-    def _unselect_others(self, *, drawn: bool = True) -> None:
-        """Turns other than the selected one lose its look (with `drawn=False`, those not drawn yet only)."""
+    def _unselect_others(self, *, only_undrawn: bool = False) -> None:
+        """Turns other than the selected one lose its look (`only_undrawn`: those no frame has shown yet)."""
         selected = self.selected_turn
         for turn in self.turns:
-            if turn is not selected and turn.has_class("-selected") and (drawn or not turn.drawn):
+            if turn is not selected and turn.has_class("-selected") and not (only_undrawn and turn.drawn):
                 turn.set_class(False, "-selected")
 
     def reveal(self, turn: TurnView) -> None:
