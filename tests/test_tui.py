@@ -352,6 +352,38 @@ async def test_sources_are_laid_out_again_when_the_terminal_is_resized(
         await wait_for(pilot, lambda: path in shown(), 5)
 
 
+async def test_the_sources_scroll_bar_follows_new_sources_resizes_and_themes(make_app) -> None:
+    """The pane skips Textual's scroll-bar update on screen layouts that change nothing of it (the frame that
+    draws an answer): what does change it (new sources, another size, another theme) still redraws it."""
+    app = make_app()
+    async with app.run_test(size=(120, 16)) as pilot:
+        sources = app.chat.sources
+        bar = sources.vertical_scrollbar
+
+        def bar_fits() -> bool:
+            return (
+                sources.show_vertical_scrollbar
+                and bar.window_virtual_size == sources.virtual_size.height
+                and bar.window_size == sources.scrollable_content_region.height
+            )
+
+        def drawn() -> list[tuple[str, object]]:
+            return [(s.text, s.style) for line in bar.render_lines(bar.size.region) for s in line]
+
+        await ask(pilot, app, SEED_QUESTION)
+        await wait_for(pilot, bar_fits, 5)  # the source overflows the short pane
+        first, height = drawn(), bar.window_size
+        await pilot.resize_terminal(120, 14)
+        await wait_for(pilot, lambda: bar_fits() and bar.window_size < height, 5)
+        assert drawn() != first  # the thumb in proportion to the shorter pane
+        await ask(pilot, app, "Who was NATO's secretary general?")
+        await wait_for(pilot, bar_fits, 5)
+        before = drawn()
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: drawn() != before, 5)  # the new theme's colours
+        assert bar_fits()
+
+
 async def test_each_new_turn_is_in_view_as_the_conversation_grows(data_dir: Path, broken_index: Path) -> None:
     # An index that cannot be opened answers every question at once with why: no answer step scrolls.
     app = QAApp(index_dir=broken_index, data_dir=data_dir)

@@ -396,7 +396,25 @@ class SourcesPane(OptionList):
         self.citations: list[Citation] = []
         self.showing: tuple[Answer | None, Path | None] | None = None
         self._width: int | None = None  # at the last resize
+        self._laid_out: tuple[object, ...] | None = None  # what the last screen layout gave the pane
         self.border_title = "Sources"
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        """Textual's update of the pane's size, skipped when the screen's layout changed nothing of it.
+
+        Textual's scrolling views compare the virtual size the layout gives them with their own, and an
+        option list's own is its options' height, so the two always differ: every layout of the screen
+        redrew the pane's scroll bar, the one that draws a new answer too (32 of the 54 lines that frame
+        rendered, about 1.3 ms; bench/tui.py). The list updates its scroll bar itself when its options
+        change; a new theme or gutter still takes Textual's way.
+        """
+        laid_out = (size, container_size, self.virtual_size, self.styles.gutter, self.app.theme)
+        if laid_out == self._laid_out:
+            return False
+        self._laid_out = laid_out
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def show(self, answer: Answer | None, cwd: Path | None = None) -> None:
         if self.showing is not None and self.showing[0] is answer and self.showing[1] == cwd:
