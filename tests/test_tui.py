@@ -384,6 +384,34 @@ async def test_the_sources_scroll_bar_follows_new_sources_resizes_and_themes(mak
         assert bar_fits()
 
 
+async def test_a_new_question_takes_the_turn_mounted_ahead_which_stays_out_of_the_conversation(
+    make_app, tmp_path: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        conversation = app.chat.conversation
+
+        def hidden() -> list[TurnView]:
+            return [t for t in conversation.query(TurnView) if not t.display]
+
+        await wait_for(pilot, lambda: len(hidden()) == 1, 5)  # mounted once the app is up
+        (spare,) = hidden()
+        first = await ask(pilot, app, SEED_QUESTION)
+        assert first is spare and first.display and first.answer is not None
+        assert first.region.height > 0 and "8,892" in str(first.render())
+        await wait_for(pilot, lambda: len(hidden()) == 1, 5)  # the next one, after the answer is drawn
+        (spare,) = hidden()
+        assert conversation.turns == [first] and conversation.selected_turn is first
+        second = await ask(pilot, app, "How many troops?")
+        assert second is spare and conversation.turns == [first, second]
+        assert conversation.selected_turn is second and not first.has_class("-selected")
+        target = tmp_path / "conversation.md"
+        app.chat.export_to(target)
+        assert target.read_text(encoding="utf-8").count("\n## ") == 2  # no empty turn
+        await app.chat.start_new_conversation()
+        await wait_for(pilot, lambda: len(hidden()) == 1 and not conversation.turns, 5)
+
+
 async def test_each_new_turn_is_in_view_as_the_conversation_grows(data_dir: Path, broken_index: Path) -> None:
     # An index that cannot be opened answers every question at once with why: no answer step scrolls.
     app = QAApp(index_dir=broken_index, data_dir=data_dir)

@@ -201,14 +201,14 @@ class ChatScreen(Screen[None]):
         self.ask(question)
 
     def ask(self, question: str) -> TurnView:
-        turn = TurnView(question, show_timings=self.app.show_timings)
+        turn = self.conversation.new_turn(question, show_timings=self.app.show_timings)
         self.pending.append(turn)
         self._pump()
         return turn
 
     def _put_on_screen(self, turn: TurnView) -> None:
         """Add a turn to the conversation (if not there yet), below the one being answered if that is not."""
-        if turn.is_attached:
+        if self.conversation.shows(turn):
             return
         if self._unshown is not None and self._unshown is not turn:
             self._show_unshown()
@@ -236,7 +236,7 @@ class ChatScreen(Screen[None]):
             if app.phase == "ready":
                 turn = self.pending.popleft()
                 self.asking = turn
-                if turn.is_attached:  # it waited on the screen for the model or the question before
+                if self.conversation.shows(turn):  # it waited on the screen for the model or the question
                     turn.set_waiting("Answering…")
                 else:
                     self._unshown = turn
