@@ -99,16 +99,29 @@ class Tokenizer:
             lengths.astype(np.int64),
         )
 
-    def tokens(self, keyword: str) -> tuple[str, ...]:
-        """The words FTS5 reads in a keyword of a question (remembered: questions repeat their words)."""
-        if keyword not in self._tokens:
+    def tokens(self, keywords: Sequence[str]) -> list[tuple[str, ...]]:
+        """The words FTS5 reads in each keyword of a question (remembered: questions repeat their words).
+
+        The keywords not met before go through one scratch table together: a table per keyword cost
+        ~0.5 ms each, most of the keyword search (5 of its 6.5 ms for 10 keywords, news-2022).
+        """
+        if len(self._tokens) > 100_000:
+            self._tokens.clear()
+        new = list(dict.fromkeys(k for k in keywords if k not in self._tokens))
+        if new:
             self._fresh_table()
-            self.conn.execute("INSERT INTO temp.qa_words(rowid, title, text) VALUES (1, '', ?)", (keyword,))
-            rows = self.conn.execute("SELECT term FROM temp.qa_words_vocab ORDER BY offset").fetchall()
-            if len(self._tokens) > 100_000:
-                self._tokens.clear()
-            self._tokens[keyword] = tuple(r[0] for r in rows)
-        return self._tokens[keyword]
+            self.conn.executemany(
+                "INSERT INTO temp.qa_words(rowid, title, text) VALUES (?, '', ?)",
+                enumerate(new, start=1),
+            )
+            found: dict[int, list[str]] = {}
+            for doc, term in self.conn.execute(
+                "SELECT doc, term FROM temp.qa_words_vocab ORDER BY doc, offset"
+            ):
+                found.setdefault(doc, []).append(term)
+            for row, keyword in enumerate(new, start=1):
+                self._tokens[keyword] = tuple(found.get(row, ()))
+        return [self._tokens[k] for k in keywords]
 
 
 class KeywordIndex:

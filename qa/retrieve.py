@@ -48,7 +48,7 @@ def keyword_search(
     postings = store.keyword_index()
     if postings is None:
         return store.lexical_search(fts_query(question), depth, since, until)
-    phrases = [store.tokenizer.tokens(t) for t in terms]
+    phrases = store.tokenizer.tokens(terms)
     # A keyword FTS5 reads as several words ("covid-19") must be met as a phrase: FTS5 scores it alone.
     alone = {i: store.phrase_scores(terms[i]) for i, words in enumerate(phrases) if len(words) > 1}
     allowed = np.fromiter(store.chunk_ids_in_dates(since, until), np.int64) if since or until else None

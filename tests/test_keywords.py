@@ -121,8 +121,18 @@ def test_keyword_postings_rank_passages_as_fts5_does(news_index: tuple[Path, Pat
     assert_same_postings(postings, fresh_postings(index_dir))
     store = Store(index_dir, readonly=True)
     try:
-        assert store.tokenizer.tokens("COVID-19") == ("covid", "19")  # a phrase, which FTS5 scores alone
-        assert store.tokenizer.tokens("elections") == ("elect",)  # FTS5's porter stem
+        tokenizer = store.tokenizer
+        # "COVID-19" is a phrase, which FTS5 scores alone; "elections" FTS5's porter stem.
+        assert tokenizer.tokens(["COVID-19", "elections"]) == [("covid", "19"), ("elect",)]
+        # Read together, the keywords of a question each get their own words, in their order, as when
+        # each is read alone (a fresh tokenizer: none remembered).
+        keywords = ["Zelensky's", "—", "São Paulo", "elections", "U.S.", "covid-19", "Zelensky's"]
+        together = Store(index_dir, readonly=True)
+        try:
+            assert together.tokenizer.tokens(keywords) == [tokenizer.tokens([k])[0] for k in keywords]
+        finally:
+            together.close()
+        assert tokenizer.tokens(["São Paulo", "—"]) == [("sao", "paulo"), ()]
     finally:
         store.close()
 
