@@ -204,10 +204,10 @@ class QA:
         self._sentence_embedder = None
         self._generation = -1
         self._lock = threading.RLock()
-        # The keyword search runs on its own thread (and SQLite connection) while FAISS scans the vectors:
-        # on the same thread, retrieval took 26 ms at 65,317 chunks, against 20 (p50, 2026-12-06).
-        # Not while the question is embedded: onnxruntime's two threads then shared the cores with it
-        # (embedding p50 6.8 -> 8.5-9.3 ms).
+        # The keyword search runs on its own thread (and SQLite connection), from the start: while the
+        # question is embedded and the vectors are searched. It slows the embedding by about 1 ms (the
+        # two share the cores) and no longer waits for it: QA.ask p50 1.5-4 ms faster on news-2022's
+        # 65,317 chunks (2026-12-07; when the keyword search took 6 ms, the embedding lost more).
         self._keyword_thread: ThreadPoolExecutor | None = None
         self._keyword_store = threading.local()
 
@@ -396,14 +396,13 @@ class QA:
             started = time.perf_counter()
             store, vectors, embedder, sentence_embedder = self._reader()
             loaded = time.perf_counter()
-            vector = embedder.encode([query])[0]
-            embedded = time.perf_counter()
             lexical_future = None
             if method != "dense":
                 if self._keyword_thread is None:
                     self._keyword_thread = ThreadPoolExecutor(1, thread_name_prefix="qa-keywords")
                 lexical_future = self._keyword_thread.submit(self._keyword_search, query, since, until)
-            # The keyword search runs while FAISS scans the vectors (which lets go of the GIL).
+            vector = embedder.encode([query])[0]
+            embedded = time.perf_counter()
             dense = dense_search(store, vectors, vector, since=since, until=until) if method != "bm25" else []
             lexical = lexical_future.result() if lexical_future is not None else None
             candidates = retrieve(
