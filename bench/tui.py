@@ -80,6 +80,8 @@ async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
         app = QAApp(index_dir=index_dir, data_dir=Path(data_dir))
         async with app.run_test(size=(120, 40)) as pilot:
             while app.phase != "ready":
+                if app.phase in ("empty", "error"):  # it would wait for an index forever
+                    raise SystemExit(f"bench/tui.py: no usable index in {index_dir} ({app.error or 'empty'})")
                 await pilot.pause(0.05)
             for n, question in enumerate(questions):
                 box = app.chat.question_input
