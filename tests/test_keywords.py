@@ -138,14 +138,19 @@ def test_keyword_postings_rank_passages_as_fts5_does(news_index: tuple[Path, Pat
         store.close()
 
 
+def copy_of_articles(news_index: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """(an index folder to build, a copy of the news articles to change)."""
+    index_dir, folder = tmp_path / "index", tmp_path / "articles"
+    folder.mkdir()
+    for path in news_index[1].iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    return index_dir, folder
+
+
 def test_keyword_postings_follow_every_change_to_the_index(
     news_index: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    _, source_folder = news_index
-    index_dir, folder = tmp_path / "index", tmp_path / "articles"
-    folder.mkdir()
-    for path in source_folder.iterdir():
-        (folder / path.name).write_bytes(path.read_bytes())
+    index_dir, folder = copy_of_articles(news_index, tmp_path)
     qa = QA(index_dir)
     qa.index([folder])
     records = [json.loads(line) for line in (folder / "news.jsonl").read_text().splitlines()]
@@ -226,11 +231,7 @@ def test_a_damaged_postings_file_is_searched_by_fts5_and_rewritten_by_the_next_i
 def test_past_the_threshold_vectors_go_to_ivf_and_back_to_exact_search_well_below_it(
     news_index: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, source_folder = news_index
-    index_dir, folder = tmp_path / "index", tmp_path / "articles"
-    folder.mkdir()
-    for path in source_folder.iterdir():
-        (folder / path.name).write_bytes(path.read_bytes())
+    index_dir, folder = copy_of_articles(news_index, tmp_path)
     store = Store(news_index[0], readonly=True)
     size = len(store.chunk_ids())
     store.close()
