@@ -319,8 +319,6 @@ class ConversationView(VerticalScroll):
         """Show the turn at the end (mounted, or the spare shown), selected, and keep the view at the end."""
         self.query_one("#intro").display = False
         turns = self.turns
-        if self.shows(turn):
-            return
         if turn.parent is self:  # the spare, mounted and styled already
             turn.display = True
         else:
@@ -457,8 +455,8 @@ class SourcesPane(OptionList):
         Textual's scrolling views compare the virtual size the layout gives them with their own, and an
         option list's own is its options' height, so the two always differ: every layout of the screen
         redrew the pane's scroll bar, the one that draws a new answer too (32 of the 54 lines that frame
-        rendered, 1.3-2.2 ms; bench/results.md, stop 20). The list updates its scroll bar itself when its options
-        change; a new theme or gutter still takes Textual's way.
+        rendered, 1.3-2.2 ms; bench/results.md, stop 20). The list updates its scroll bar itself when its
+        options change; a new theme or gutter still takes Textual's way.
         """
         laid_out = (size, container_size, self.virtual_size, self.styles.gutter, self.app.theme)
         if laid_out == self._laid_out:
