@@ -107,7 +107,10 @@ class VectorIndex:
         faiss = _faiss()
         if not path.exists():
             raise IndexProblem(f"{path} is missing: {hint}")
-        flags = 0 if writable else faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
+        # IO_FLAG_MMAP_IFC maps the file's vectors in place. IO_FLAG_MMAP reads IVF lists through
+        # on-disk inverted lists that fault their pages in again on every search: 1.2-1.3 ms against
+        # 0.25-0.3 ms per question on news-2022's 65,317 vectors (IVF-SQ8, nprobe 32).
+        flags = 0 if writable else faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
         try:
             index = faiss.read_index(str(path), flags)
         except RuntimeError:
