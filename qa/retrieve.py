@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import itertools
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -20,6 +21,7 @@ DEPTH = 50  # passages taken from each ranking before fusing
 # chosen on the tuning sets (news-2022-w2, the SQuAD sample); see bench/results.md.
 FOCUS_WEIGHT = 0.2
 FOCUS_DEPTH = 30
+ROW_BATCH = FOCUS_DEPTH + 10  # passages whose rows (text, title, source) are read at a time, best first
 METHODS = ("hybrid", "dense", "bm25")
 
 
@@ -126,30 +128,47 @@ def retrieve(
     elif lexical is None:
         lexical = keyword_search(store, question, depth, since, until)
 
-    pool = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical]))
-    rows = store.chunks(pool)
+    ranked = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in lexical]))
+    found = store.existing_chunk_ids(ranked)
+    pool = [i for i in ranked if i in found]
     cosine = dict(dense)
-    missing = [i for i in pool if i in rows and i not in cosine]
+    missing = [i for i in pool if i not in cosine]
     if missing and method != "bm25":  # lexical-only passages get their cosine too, so both scores exist
         for chunk_id, vector in zip(missing, store.vectors_for(missing), strict=True):
             cosine[chunk_id] = float(vector @ query_vector.reshape(-1))
-    fused = fuse(cosine if method != "bm25" else {}, dict(lexical), [i for i in pool if i in rows])
+    fused = fuse(cosine if method != "bm25" else {}, dict(lexical), pool)
     order = sorted(fused, key=fused.__getitem__, reverse=True)
-    candidates = [Candidate(rows[i], fused[i]) for i in order]
+    candidates: Iterable[Candidate] = _candidates(store, order, fused)
     if method == "hybrid":
         candidates = focus(question, candidates)
     if within:
+        candidates = list(candidates)
         candidates = [c for c in candidates if c.row.article_id in within] or candidates
     return diversify(candidates, k)
 
 
-def focus(question: str, candidates: Sequence[Candidate], depth: int = FOCUS_DEPTH) -> list[Candidate]:
-    """The first `depth` candidates re-ranked with FOCUS_WEIGHT x passage_focus added to their score."""
-    head = candidates[:depth]
+def _candidates(store: Store, order: Sequence[int], fused: dict[int, float]) -> Iterator[Candidate]:
+    """The passages in `order`, their rows read a batch at a time as they are reached.
+
+    Reading a passage's text reads its article's; the first ROW_BATCH rows are all but the few
+    questions whose near-duplicates send `diversify` deeper need (reading all ~85 rows of a question's
+    pool took 1.8-2.6 ms on news-2022, the first 40 0.9 ms).
+    """
+    for start in range(0, len(order), ROW_BATCH):
+        ids = order[start : start + ROW_BATCH]
+        rows = store.chunks(ids)
+        yield from (Candidate(rows[i], fused[i]) for i in ids if i in rows)
+
+
+def focus(question: str, candidates: Iterable[Candidate], depth: int = FOCUS_DEPTH) -> Iterator[Candidate]:
+    """The first `depth` candidates re-ranked with FOCUS_WEIGHT x passage_focus added to their score, then
+    the rest as they come."""
+    rest = iter(candidates)
+    head = list(itertools.islice(rest, depth))
     boost = passage_focus(question, [c.row.text for c in head])
     refocused = [Candidate(c.row, c.fused + FOCUS_WEIGHT * b) for c, b in zip(head, boost, strict=True)]
     refocused.sort(key=lambda c: c.fused, reverse=True)
-    return refocused + list(candidates[depth:])
+    return itertools.chain(refocused, rest)
 
 
 def fuse(cosine: dict[int, float], bm25: dict[int, float], pool: Sequence[int]) -> dict[int, float]:
@@ -170,7 +189,7 @@ def fuse(cosine: dict[int, float], bm25: dict[int, float], pool: Sequence[int]) 
     }
 
 
-def diversify(candidates: Sequence[Candidate], k: int, per_article: int = 3) -> list[Candidate]:
+def diversify(candidates: Iterable[Candidate], k: int, per_article: int = 3) -> list[Candidate]:
     """Drop near-duplicate passages (syndicated copies) and let several articles lead before any repeats.
 
     A dropped copy from another source is named on the passage it duplicates (`copies`): the reader sees

@@ -410,6 +410,17 @@ class Store:
                 out[start + offset] = np.frombuffer(rows[chunk_id], dtype=np.float32)
         return out
 
+    def existing_chunk_ids(self, chunk_ids: Sequence[int]) -> set[int]:
+        """Those of these chunk ids that exist (a search may return the ids of chunks deleted since)."""
+        found: set[int] = set()
+        for start in range(0, len(chunk_ids), 900):
+            batch = [int(i) for i in chunk_ids[start : start + 900]]
+            marks = ",".join("?" * len(batch))
+            found.update(
+                r[0] for r in self.conn.execute(f"SELECT id FROM chunks WHERE id IN ({marks})", batch)
+            )
+        return found
+
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Rows for these chunk ids; ids that no longer exist are left out."""
         if not chunk_ids:

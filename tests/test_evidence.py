@@ -78,7 +78,7 @@ def test_focus_reorders_only_the_head_and_never_lowers_a_score() -> None:
     others = [i for i in range(len(rows)) if i != target]
     order = [*others[:4], target, *others[4:]]
     candidates = [Candidate(rows[i], 1.0 - n / 100) for n, i in enumerate(order)]
-    refocused = focus(SEED_QUESTION, candidates, depth=5)
+    refocused = list(focus(SEED_QUESTION, candidates, depth=5))
     assert refocused[0].row.chunk_id == target
     assert refocused[5:] == candidates[5:]
     before = {c.row.chunk_id: c.fused for c in candidates}

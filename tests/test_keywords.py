@@ -11,10 +11,11 @@ import faiss
 import numpy as np
 import pytest
 
+from qa import retrieve as retrieve_module
 from qa import vectors as vectors_module
 from qa.core import QA
 from qa.keywords import KeywordIndex, keyword_file
-from qa.retrieve import fts_query, keyword_search
+from qa.retrieve import fts_query, keyword_search, retrieve
 from qa.store import Store, load_vectors, vector_file
 from tests.conftest import SHARED_DATA
 
@@ -280,4 +281,30 @@ def test_half_precision_vectors_find_what_exact_float32_search_finds(news_index:
         for chunk_id, score in found:  # scores within half precision's rounding
             assert abs(score - float(cosine[np.searchsorted(ids, chunk_id)])) < 2e-3
     assert same / (10 * len(asked)) >= 0.98
+    qa.close()
+
+
+def test_passages_read_a_batch_at_a_time_rank_as_when_read_at_once(
+    news_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`retrieve` reads the passages' rows a batch at a time, as far as re-ranking and diversifying go."""
+    qa = QA(news_index[0])
+    store, vectors, embedder, _ = qa._reader()
+    asked = questions()[:40]
+    vectors_of_questions = embedder.encode(asked)
+
+    def ranked(batch: int, within: bool = False) -> list[list[tuple[int, float, tuple[str, ...]]]]:
+        monkeypatch.setattr(retrieve_module, "ROW_BATCH", batch)
+        out = []
+        for question, vector in zip(asked, vectors_of_questions, strict=True):
+            articles = {store.chunks([1])[1].article_id} if within else set()
+            found = retrieve(store, vectors, vector, question, 5, within=articles)
+            out.append([(c.row.chunk_id, c.fused, c.copies) for c in found])
+        return out
+
+    at_once = ranked(10_000)
+    assert all(len(passages) == 5 for passages in at_once)
+    assert ranked(3) == at_once  # the 30 re-ranked by focus span ten batches
+    assert ranked(1) == at_once
+    assert ranked(3, within=True) == ranked(10_000, within=True)
     qa.close()
