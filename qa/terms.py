@@ -20,6 +20,9 @@ STOPWORDS = frozenset(
 WORD = re.compile(r"[\w'’-]+", re.UNICODE)
 
 
+# Cached: every sentence of a question's passages is read word by word (focus, answer), and words repeat.
+# Reading the sentences of a question's five passages took 0.8 ms, 0.4-0.5 ms cached (news-2022).
+@functools.lru_cache(maxsize=65536)
 def keyword(raw: str) -> str | None:
     """One WORD match as a content word (lowercased, without quotes or "'s"), or None for a stopword."""
     word = raw.lower().strip("'’-").replace("’", "'")
