@@ -295,6 +295,41 @@ async def test_a_quick_answer_goes_up_with_its_question_and_a_slow_one_says_answ
         assert app.chat.conversation.selected_turn is turns[-1]
 
 
+async def test_the_screen_holds_still_for_a_quick_answer_and_shows_the_wait_for_a_slow_one(
+    make_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is drawn between enter and a quick answer: the emptied box goes out with the answer. A slow
+    answer lets the screen go at SHOW_WAIT_AFTER, with "Answering…" and what was typed meanwhile."""
+    drawn_while_asking: list[str] = []  # the question box's value at each screen update before the answer
+    compositor_refresh = Screen._compositor_refresh
+
+    def recording_refresh(self: Screen[None]) -> None:
+        if isinstance(self, chat.ChatScreen) and self.asking is not None:
+            drawn_while_asking.append(self.question_input.value)
+        compositor_refresh(self)
+
+    monkeypatch.setattr(Screen, "_compositor_refresh", recording_refresh)
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: settled(app) and app.phase == "ready")
+        monkeypatch.setattr(chat, "SHOW_WAIT_AFTER", 30.0)
+        await ask(pilot, app, SEED_QUESTION)
+        assert drawn_while_asking == []
+        assert app._batch_count == 0 and app.chat.question_input.value == ""
+
+        monkeypatch.setattr(chat, "SHOW_WAIT_AFTER", 0.2)
+        box = app.chat.question_input
+        box.value = "How many troops are in Iraq?"
+        with app.qa._lock:  # the answer waits for the index as long as this holds it
+            await pilot.press("enter", "w", "h", "o")
+            await wait_for(pilot, lambda: "who" in drawn_while_asking)
+            turn = app.chat.conversation.turns[-1]
+            assert turn.question == "How many troops are in Iraq?" and turn.body.plain == "Answering…"
+            assert app._batch_count == 0
+        await wait_for(pilot, lambda: settled(app) and turn.answer is not None)
+        assert turn.answer is not None and turn.answer.found and box.value == "who"
+
+
 async def test_typing_while_browsing_answers_goes_to_the_question_box(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:

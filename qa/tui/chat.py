@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
 
 # An answer quicker than this goes on the screen with its question in one frame; a slower one shows its
 # question with "Answering…" at this point. Drawing that wait for every answer cost two repaints more,
-# which on 2 cores also slowed the answer itself (bench/tui.py, bench/results.md).
+# which on 2 cores also slowed the answer itself (bench/tui.py, bench/results.md). Until then the whole
+# screen holds still (`_unshown`): the emptied box went out a frame ahead of the answer, drawn while the
+# answer started, and the answer's thread waited for the GIL (its first step took 1.5-2 ms, not 0.2).
 SHOW_WAIT_AFTER = 0.1  # seconds
 
 
@@ -76,7 +79,8 @@ class ChatScreen(Screen[None]):
         super().__init__(id="chat")
         self.pending: deque[TurnView] = deque()
         self.asking: TurnView | None = None
-        self._unshown: TurnView | None = None  # `asking`, while it is not on the screen yet
+        self._held: ExitStack | None = None  # the screen's updates, held while `_unshown` is set
+        self._unshown_turn: TurnView | None = None
         self.conversation_id: int | None = None
         self._welcome_shown = False
         self._typing_to_box = False  # typing while browsing moved the focus to the question box
@@ -103,6 +107,7 @@ class ChatScreen(Screen[None]):
         self.query_one(Footer).compact = event.size.width < 100
 
     def on_unmount(self) -> None:
+        self._unshown = None
         if self._asker is not None:
             self._asker.shutdown(wait=False, cancel_futures=True)
 
@@ -205,6 +210,23 @@ class ChatScreen(Screen[None]):
         self.pending.append(turn)
         self._pump()
         return turn
+
+    @property
+    def _unshown(self) -> TurnView | None:
+        """`asking`, while it is not on the screen yet (at most SHOW_WAIT_AFTER): meanwhile the screen holds
+        still, and what changed goes out with the answer."""
+        return self._unshown_turn
+
+    @_unshown.setter
+    def _unshown(self, turn: TurnView | None) -> None:
+        self._unshown_turn = turn
+        if turn is not None and self._held is None:
+            self._held = ExitStack()
+            self._held.enter_context(self.app.batch_update())
+        elif turn is None and self._held is not None:
+            held, self._held = self._held, None
+            held.close()
+            self.check_idle()  # the held changes are drawn once this screen is idle
 
     def _put_on_screen(self, turn: TurnView) -> None:
         """Add a turn to the conversation (if not there yet), below the one being answered if that is not."""
