@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import subprocess
 import sys
@@ -328,6 +329,27 @@ async def test_the_screen_holds_still_for_a_quick_answer_and_shows_the_wait_for_
             assert app._batch_count == 0
         await wait_for(pilot, lambda: settled(app) and turn.answer is not None)
         assert turn.answer is not None and turn.answer.found and box.value == "who"
+
+
+async def test_the_garbage_collector_waits_for_an_answer_and_always_resumes(
+    make_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert gc.isenabled()
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: settled(app) and app.phase == "ready")
+        monkeypatch.setattr(chat, "GC_PAUSE_LIMIT", 600.0)
+        await ask(pilot, app, SEED_QUESTION)
+        await wait_for(pilot, gc.isenabled, timeout=5)  # once the answer and its sources were drawn
+        turn = await ask(pilot, app, "?!")  # the answer fails: the question has no words
+        assert turn.has_class("-error") and "no words" in turn.body.plain
+        await wait_for(pilot, gc.isenabled, timeout=5)
+        monkeypatch.setattr(chat, "GC_PAUSE_LIMIT", 0.5)
+        with app.qa._lock:  # an answer that takes longer than the pause may last
+            app.chat.ask("How many troops are in Iraq?")
+            assert not gc.isenabled()
+            await wait_for(pilot, gc.isenabled, timeout=5)
+        await wait_for(pilot, lambda: settled(app))
 
 
 async def test_typing_while_browsing_answers_goes_to_the_question_box(make_app) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import gc
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
 # screen holds still (`_unshown`): the emptied box went out a frame ahead of the answer, drawn while the
 # answer started, and the answer's thread waited for the GIL (its first step took 1.5-2 ms, not 0.2).
 SHOW_WAIT_AFTER = 0.1  # seconds
+# The garbage collector waits from the start of an answer until it and its sources are drawn: drawing
+# makes objects by the ten thousand, and a collection landed in one answer of a few (gen0 ~0.2 ms, gen1
+# 2-3 ms, gen2 ~70 ms: bench/tui.py with gc.callbacks). It collects in the idle time after. At most:
+GC_PAUSE_LIMIT = 2.0  # seconds
 
 
 class ChatScreen(Screen[None]):
@@ -80,6 +85,7 @@ class ChatScreen(Screen[None]):
         self.pending: deque[TurnView] = deque()
         self.asking: TurnView | None = None
         self._held: ExitStack | None = None  # the screen's updates, held while `_unshown` is set
+        self._gc_paused = False
         self._unshown_turn: TurnView | None = None
         self.conversation_id: int | None = None
         self._welcome_shown = False
@@ -108,6 +114,7 @@ class ChatScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self._unshown = None
+        self._resume_gc()
         if self._asker is not None:
             self._asker.shutdown(wait=False, cancel_futures=True)
 
@@ -263,6 +270,7 @@ class ChatScreen(Screen[None]):
                 else:
                     self._unshown = turn
                     self.set_timer(SHOW_WAIT_AFTER, partial(self._show_unshown, turn))
+                self._pause_gc()
                 self._ask(turn, *self._followup_context(turn))
             elif app.phase in ("empty", "error") and not app.indexing:
                 reason = (
@@ -332,6 +340,18 @@ class ChatScreen(Screen[None]):
         self._show_unshown(message.turn)
         message.turn.set_error(message.error)
         self._done(message.turn)
+        self.call_after_refresh(self._resume_gc)
+
+    def _pause_gc(self) -> None:
+        if gc.isenabled():
+            gc.disable()
+            self._gc_paused = True
+            self.set_timer(GC_PAUSE_LIMIT, self._resume_gc)
+
+    def _resume_gc(self) -> None:
+        if self._gc_paused:
+            self._gc_paused = False
+            gc.enable()
 
     def _done(self, turn: TurnView) -> None:
         if self.asking is turn:
@@ -369,6 +389,7 @@ class ChatScreen(Screen[None]):
     @on(TurnView.AnswerDrawn)
     def _answer_drawn(self, event: TurnView.AnswerDrawn) -> None:
         self._show_sources()  # the selected answer's (the same answer again is not redrawn)
+        self.call_after_refresh(self._resume_gc)  # once the sources are drawn too
 
     @on(OpenCitation)
     def _open_citation(self, event: OpenCitation) -> None:
