@@ -150,9 +150,9 @@ def retrieve(
 def _candidates(store: Store, order: Sequence[int], fused: dict[int, float]) -> Iterator[Candidate]:
     """The passages in `order`, their rows read a batch at a time as they are reached.
 
-    Reading a passage's text reads its article's; the first ROW_BATCH rows are all but the few
-    questions whose near-duplicates send `diversify` deeper need (reading all ~85 rows of a question's
-    pool took 1.8-2.6 ms on news-2022, the first 40 0.9 ms).
+    Focus and diversify read the first batch, and rarely more (near-duplicates send diversify deeper).
+    A passage's text is cut from its article's: reading all ~85 rows of a question's pool took 1.8-2.6 ms
+    on news-2022, the first 40 0.9 ms.
     """
     for start in range(0, len(order), ROW_BATCH):
         ids = order[start : start + ROW_BATCH]

@@ -46,9 +46,10 @@ if TYPE_CHECKING:
 # screen holds still (`_unshown`): the emptied box went out a frame ahead of the answer, drawn while the
 # answer started, and the answer's thread waited for the GIL (its first step took 1.5-2 ms, not 0.2).
 SHOW_WAIT_AFTER = 0.1  # seconds
-# The garbage collector waits from the start of an answer until it and its sources are drawn: drawing
-# makes objects by the ten thousand, and a collection landed in one answer of a few (gen0 ~0.2 ms, gen1
-# 2-3 ms, gen2 ~70 ms: bench/tui.py with gc.callbacks). It collects in the idle time after. At most:
+# The garbage collector waits from the start of an answer until it and its sources are drawn, and collects
+# in the idle time after. Drawing makes objects by the ten thousand: per question it ran about 12 gen0
+# (~0.2 ms), one gen1 (2-3 ms) and a tenth of a gen2 (~70 ms) collection, some inside the answer
+# (bench/tui.py with gc.callbacks). It waits at most:
 GC_PAUSE_LIMIT = 2.0  # seconds
 
 
