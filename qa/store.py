@@ -385,9 +385,7 @@ class Store:
     def keyword_rows(self, chunk_ids: Sequence[int]) -> list[tuple[int, str, str]]:
         """(chunk id, title, text) as the keyword search holds them, for these chunk ids."""
         out: list[tuple[int, str, str]] = []
-        for start in range(0, len(chunk_ids), 900):
-            batch = [int(i) for i in chunk_ids[start : start + 900]]
-            marks = ",".join("?" * len(batch))
+        for _, batch, marks in _id_batches(chunk_ids):
             out.extend(
                 self.conn.execute(
                     f"SELECT rowid, title, text FROM chunks_fts WHERE rowid IN ({marks})", batch
@@ -402,9 +400,7 @@ class Store:
     def vectors_for(self, chunk_ids: Sequence[int]) -> np.ndarray:
         dim = int(self.manifest["dim"])
         out = np.empty((len(chunk_ids), dim), dtype=np.float32)
-        for start in range(0, len(chunk_ids), 900):
-            batch = [int(i) for i in chunk_ids[start : start + 900]]
-            marks = ",".join("?" * len(batch))
+        for start, batch, marks in _id_batches(chunk_ids):
             rows = dict(self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", batch))
             for offset, chunk_id in enumerate(batch):
                 out[start + offset] = np.frombuffer(rows[chunk_id], dtype=np.float32)
@@ -413,9 +409,7 @@ class Store:
     def existing_chunk_ids(self, chunk_ids: Sequence[int]) -> set[int]:
         """Those of these chunk ids that exist (a search may return the ids of chunks deleted since)."""
         found: set[int] = set()
-        for start in range(0, len(chunk_ids), 900):
-            batch = [int(i) for i in chunk_ids[start : start + 900]]
-            marks = ",".join("?" * len(batch))
+        for _, batch, marks in _id_batches(chunk_ids):
             found.update(
                 r[0] for r in self.conn.execute(f"SELECT id FROM chunks WHERE id IN ({marks})", batch)
             )
@@ -561,6 +555,13 @@ def _date_filter(since: str | None, until: str | None) -> tuple[str, list[str]]:
         where += " AND a.date <= ?"
         params.append(until)
     return where, params
+
+
+def _id_batches(chunk_ids: Sequence[int], size: int = 900) -> Iterator[tuple[int, list[int], str]]:
+    """(offset, ids, "?,?,...") for `chunk_ids` in batches small enough for one query's SQL variables."""
+    for start in range(0, len(chunk_ids), size):
+        batch = [int(i) for i in chunk_ids[start : start + size]]
+        yield start, batch, ",".join("?" * len(batch))
 
 
 def vector_file(index_dir: Path, generation: int) -> Path:
