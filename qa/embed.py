@@ -498,8 +498,10 @@ class OnnxEmbedder:
         spin: bool = True,
         per_text: bool = False,
     ) -> None:
-        """`spin=False` sends idle worker threads to sleep at once instead of spinning for more work:
-        two sessions that take turns (questions, answer sentences) would otherwise spin against each other.
+        """`spin=False` sends the worker threads to sleep at the end of each run instead of spinning on
+        for more work: two sessions that take turns (questions, answer sentences) would otherwise spin
+        against each other. Within a run they still spin between operators: a question's run took 5.0 ms
+        so, against 6.1 ms with no spinning at all (bench/results.md).
 
         `per_text=True` runs each text on its own, `threads` texts at a time on one-thread runs: no
         padding, and a text's vector never depends on the texts embedded with it (the int8 model scales
@@ -537,7 +539,7 @@ class OnnxEmbedder:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         if not spin:
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.force_spinning_stop", "1")
         self._session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self._session.get_inputs()]
         if not self.dim:  # only while checking a fresh export
