@@ -10,12 +10,18 @@ import time
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.errors import BadOption, BadQuestion, IndexProblem, MissingPath
 from qa.store import REBUILD_HINT, Store, index_precision, load_vectors, rebuild_hint, recorded_sources
 from qa.terms import keywords, stems
 from qa.text import safe
 from qa.types import Answer, Article, Hit, IndexReport, IndexStats, Skipped
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from qa.retrieve import Candidate
 
 DEFAULT_INDEX_DIR = Path("index")
 # Embedding a question and its answer sentences on two threads takes half the time of one on an idle
@@ -210,6 +216,8 @@ class QA:
         # 65,317 chunks (2026-12-07; when the keyword search took 6 ms, the embedding lost more).
         self._keyword_thread: ThreadPoolExecutor | None = None
         self._keyword_store = threading.local()
+        # The last search `prepare` ran: its key (what `_ask` would search with) and (vector, passages).
+        self._prepared: tuple[tuple[object, ...], tuple[np.ndarray, list[Candidate]]] | None = None
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -390,34 +398,17 @@ class QA:
         query) are what the chosen sentence should hold. `within`: the articles a follow-up's talk cited."""
         from qa.answer import FOUND_THRESHOLD, compose_each
         from qa.evidence import asks_negated
-        from qa.retrieve import dense_search, retrieve
 
         with self._lock:
             started = time.perf_counter()
-            store, vectors, embedder, sentence_embedder = self._reader()
+            store, _, _, sentence_embedder = self._reader()
             loaded = time.perf_counter()
-            lexical_future = None
-            if method != "dense":
-                if self._keyword_thread is None:
-                    self._keyword_thread = ThreadPoolExecutor(1, thread_name_prefix="qa-keywords")
-                lexical_future = self._keyword_thread.submit(self._keyword_search, query, since, until)
-            vector = embedder.encode([query])[0]
-            embedded = time.perf_counter()
-            dense = dense_search(store, vectors, vector, since=since, until=until) if method != "bm25" else []
-            lexical = lexical_future.result() if lexical_future is not None else None
-            candidates = retrieve(
-                store,
-                vectors,
-                vector,
-                query,
-                k,
-                since=since,
-                until=until,
-                method=method,
-                lexical=lexical,
-                dense=dense,
-                within=within,
-            )
+            key = self._search_key(query, k, since, until, method, within)
+            if self._prepared is not None and self._prepared[0] == key:
+                vector, candidates = self._prepared[1]
+                embedded = loaded
+            else:
+                vector, candidates, embedded = self._search(query, k, since, until, method, within)
             retrieved = time.perf_counter()
             # A follow-up is searched with the previous question too, but only its own words say "not".
             answers = compose_each(
@@ -443,6 +434,67 @@ class QA:
                 "total": (done - started) * 1000,
             }
         return answers
+
+    def prepare(self, question: str, k: int = 5, *, method: str = "hybrid") -> None:
+        """Search for `question` ahead of `ask`: the TUI calls it while the question is being typed. An `ask`
+        of the same question (and k, and method, with no dates) then answers from that search, if the index
+        has not changed since. The answer's own step (embedding its sentences) still runs in `ask`.
+
+        A question that `ask` would refuse is skipped here: `ask` says why.
+        """
+        try:
+            query = clean_question(question)
+        except BadQuestion:
+            return
+        with self._lock:
+            self._reader()
+            key = self._search_key(query, k, None, None, method, ())
+            if self._prepared is None or self._prepared[0] != key:
+                vector, candidates, _ = self._search(query, k, None, None, method, ())
+                self._prepared = (key, (vector, candidates))
+
+    def _search_key(
+        self, query: str, k: int, since: str | None, until: str | None, method: str, within: Collection[str]
+    ) -> tuple[object, ...]:
+        """What makes two searches the same, on the index as last read (`_reader` first)."""
+        return (query, k, since, until, method, frozenset(within), self._generation)
+
+    def _search(
+        self,
+        query: str,
+        k: int,
+        since: str | None,
+        until: str | None,
+        method: str,
+        within: Collection[str],
+    ) -> tuple[np.ndarray, list[Candidate], float]:
+        """The query's vector, its k best passages, and when the vector was ready (perf_counter)."""
+        from qa.retrieve import dense_search, retrieve
+
+        store, vectors, embedder, _ = self._reader()
+        lexical_future = None
+        if method != "dense":
+            if self._keyword_thread is None:
+                self._keyword_thread = ThreadPoolExecutor(1, thread_name_prefix="qa-keywords")
+            lexical_future = self._keyword_thread.submit(self._keyword_search, query, since, until)
+        vector = embedder.encode([query])[0]
+        embedded = time.perf_counter()
+        dense = dense_search(store, vectors, vector, since=since, until=until) if method != "bm25" else []
+        lexical = lexical_future.result() if lexical_future is not None else None
+        candidates = retrieve(
+            store,
+            vectors,
+            vector,
+            query,
+            k,
+            since=since,
+            until=until,
+            method=method,
+            lexical=lexical,
+            dense=dense,
+            within=within,
+        )
+        return vector, candidates, embedded
 
     def _keyword_search(self, query: str, since: str | None, until: str | None) -> list[tuple[int, float]]:
         """On the keyword thread, with that thread's own connection (SQLite's are per thread)."""

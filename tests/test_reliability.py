@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from qa import interrupt
 from qa.cli import app
 from qa.core import QA
-from qa.errors import IndexProblem
+from qa.errors import BadQuestion, IndexProblem
 from qa.lock import writer_lock
 from tests.conftest import SEED_FILE, SEED_QUESTION
 
@@ -137,6 +137,46 @@ def test_remove_by_id_and_by_path(library: Path, tmp_path: Path) -> None:
     assert QA(index_dir).articles() == []
     code, _, err = cli("remove", "no-such-article", "--index-dir", str(index_dir))
     assert code != 0 and "no article" in err
+
+
+def test_a_search_prepared_while_typing_serves_that_question_until_the_index_changes(
+    library: Path, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    QA(index_dir).index([library])
+    question = "How many cranes did the city council approve for the harbour?"
+    unprepared = QA(index_dir).ask(question)
+    qa = QA(index_dir)
+    qa.prepare(question)
+    embedder = qa._reader()[2]
+    embedded: list[str] = []  # the questions the real embedder is given from now on
+    encode = embedder.encode
+    embedder.encode = lambda texts, *args: embedded.extend(texts) or encode(texts, *args)
+
+    answer = qa.ask(f"  {question.replace(' ', '  ')} ")  # the same question once its spaces are tidied
+    assert embedded == []
+    assert (answer.text, answer.citations, answer.passages) == (
+        unprepared.text,
+        unprepared.citations,
+        unprepared.passages,
+    )
+    assert "3 new cranes" in answer.text
+    qa.ask(question, k=1)  # not what was searched for: searched again
+    assert embedded == [question]
+
+    qa.prepare(question)
+    embedded.clear()
+    (library / "port.md").write_text(
+        "# Port cranes\n\nThe port authority approved 7 new cranes for the harbour.\n"
+    )
+    QA(index_dir).index([library])  # another process publishes a new generation
+    answer = qa.ask(question)
+    assert embedded == [question]  # the prepared search is of the old index
+    assert "Port cranes" in {p.title for p in answer.passages}
+
+    qa.prepare("?!")  # nothing to search for; asking it says why
+    with pytest.raises(BadQuestion):
+        qa.ask("?!")
 
 
 def test_identical_articles_are_stored_once_and_cite_both_sources(tmp_path: Path) -> None:
