@@ -352,6 +352,33 @@ async def test_the_garbage_collector_waits_for_an_answer_and_always_resumes(
         await wait_for(pilot, lambda: settled(app))
 
 
+async def test_a_question_is_searched_while_it_is_typed_and_enter_answers_from_that_search(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: settled(app) and app.phase == "ready")
+        qa = app.qa
+        searched: list[str] = []  # what the real search is run for from now on
+        search = qa._search
+        qa._search = lambda query, *args: searched.append(query) or search(query, *args)  # type: ignore[method-assign]
+        await pilot.press(*SEED_QUESTION)
+        await wait_for(pilot, lambda: searched[-1:] == [SEED_QUESTION] and not app.chat._preparing)
+        # Searched as it grew, never for what was not typed, at most once per key.
+        assert 1 <= len(searched) <= len(SEED_QUESTION)
+        assert all(SEED_QUESTION.startswith(typed) for typed in searched)
+        searched.clear()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: settled(app) and bool(app.chat.conversation.turns))
+        turn = app.chat.conversation.turns[-1]
+        assert searched == []  # enter composed the answer from the search already made
+        assert turn.answer is not None and turn.answer.citations[0].sentence == SEED_SENTENCE
+        assert turn.answer.text == QA(app.index_dir).ask(SEED_QUESTION).text
+        # Another question, typed and entered at once: answered, from its own search.
+        send_burst(app, [*"How many troops are in Iraq", "?", "enter"])
+        await wait_for(pilot, lambda: settled(app) and len(app.chat.conversation.turns) == 2)
+        assert searched[-1] == "How many troops are in Iraq?"
+        assert app.chat.conversation.turns[-1].answer.found  # type: ignore[union-attr]
+
+
 async def test_typing_while_browsing_answers_goes_to_the_question_box(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 32)) as pilot:
