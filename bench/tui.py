@@ -1,11 +1,15 @@
 """Warm answers in the terminal UI: time from pressing enter to the answer drawn, per question.
 
-usage: .venv/bin/python bench/tui.py [--big-index /tmp/qa-bench/news-2022] [--questions 200]
+usage: .venv/bin/python bench/tui.py [--big-index /tmp/qa-bench/news-2022] [--questions 200] [--keystroke-ms 0]
 
 The real app (`qa.tui.app.QAApp`) runs headless under Textual's pilot on a big index and is asked
 news-2022 questions one at a time, typed into the question box. Reference, same run: the time the
 core API (`QA.ask`, what `qa ask --file` runs) reported for the same question (`timings_ms.total`),
 so the ratio is what the UI adds on top.
+
+By default a question goes into the box at once, as a paste or a recalled question does, and enter
+follows IDLE_BEFORE_ENTER later. `--keystroke-ms N` types it key by key instead, one key every N ms
+and enter N ms after the last, and also reports how long each key took to show in the box.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 from textual import events
+from textual.keys import _character_to_key
 from textual.screen import Screen
+from textual.widgets import Input
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,7 +40,7 @@ from qa.tui.widgets import SourcesPane, TurnView  # noqa: E402
 IDLE_BEFORE_ENTER = 0.1  # seconds between one answer on the screen and the next question's enter
 
 
-async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
+async def measure(index_dir: Path, questions: list[str], keystroke_ms: float = 0) -> dict[str, float]:
     drawn: dict[str, tuple[float, TurnView]] = {}  # question -> when its answer was on the screen
     answered = asyncio.Event()  # waited on, not polled: polling would take the CPU the app needs
     sourced = asyncio.Event()
@@ -44,6 +50,9 @@ async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
     sources_due: list[str] = []
     answers_due: list[TurnView] = []
     compositor_refresh = Screen._compositor_refresh
+    echoes_due: list[tuple[float, int]] = []  # (when a key was sent, the box's length once it is in)
+    echo_ms: list[float] = []
+    box_of: list[Input] = []
 
     def timed_set_answer(self: TurnView, answer, passages: int) -> None:  # type: ignore[no-untyped-def]
         set_answer(self, answer, passages)
@@ -65,6 +74,9 @@ async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
                 answers_due.remove(turn)
                 drawn.setdefault(turn.question, (now, turn))
                 answered.set()
+        # A typed key: the first screen update once the box holds it.
+        while echoes_due and box_of and len(box_of[0].value) >= echoes_due[0][1]:
+            echo_ms.append((now - echoes_due.pop(0)[0]) * 1000)
         # Sources: the first screen update after the pane was filled.
         while sources_due:
             sources_drawn.setdefault(sources_due.pop(), now)
@@ -85,22 +97,26 @@ async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
                 await pilot.pause(0.05)
             for n, question in enumerate(questions):
                 box = app.chat.question_input
+                box_of[:] = [box]
                 box.focus()
-                box.value = question
                 drawn.pop(question, None)
                 sources_drawn.pop(question, None)
-                # A person takes seconds to type a question: by the time they press enter, the screen
-                # has drawn what they typed and finished with the previous answer. Not waiting would
-                # time the previous answer's last repaints as part of this one.
-                await pilot.pause(IDLE_BEFORE_ENTER)
+                if keystroke_ms:
+                    for typed, char in enumerate(question, 1):
+                        echoes_due.append((time.perf_counter(), typed))
+                        send_key(app, char)
+                        await asyncio.sleep(keystroke_ms / 1000)
+                else:
+                    box.value = question
+                    # A person takes seconds to type a question: by the time they press enter, the screen
+                    # has drawn what they typed and finished with the previous answer. Not waiting would
+                    # time the previous answer's last repaints as part of this one.
+                    await pilot.pause(IDLE_BEFORE_ENTER)
+                echoes_due.clear()
                 answered.clear()
                 sourced.clear()
-                # Enter goes in as a terminal's key press does (pilot.press would then poll the app
-                # until it is idle, taking the CPU the answer needs).
-                key = events.Key("enter", "\r")
-                key.set_sender(app)
                 started = time.perf_counter()
-                app._driver.send_message(key)  # type: ignore[union-attr]
+                send_key(app, "enter")
                 while question not in drawn:
                     await answered.wait()
                     answered.clear()
@@ -125,17 +141,41 @@ async def measure(index_dir: Path, questions: list[str]) -> dict[str, float]:
         "core_p50_ms": float(np.percentile(core_ms, 50)),
         "core_p95_ms": float(np.percentile(core_ms, 95)),
         "ui_over_core_p50": float(np.percentile(ui_ms, 50) / np.percentile(core_ms, 50)),
+        **(
+            {
+                "keystroke_ms": keystroke_ms,
+                "keys": len(echo_ms),
+                "key_shown_p50_ms": float(np.percentile(echo_ms, 50)),
+                "key_shown_p95_ms": float(np.percentile(echo_ms, 95)),
+            }
+            if echo_ms
+            else {}
+        ),
     }
+
+
+def send_key(app: QAApp, key: str) -> None:
+    """A key goes in as a terminal's key press does (pilot.press would then poll the app until it is
+    idle, taking the CPU the answer needs)."""
+    # A character is named as a terminal's driver names it ("?" is "question_mark").
+    event = events.Key("enter", "\r") if key == "enter" else events.Key(_character_to_key(key), key)
+    event.set_sender(app)
+    app._driver.send_message(event)  # type: ignore[union-attr]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--big-index", type=Path, default=Path("/tmp/qa-bench/news-2022"))
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument(
+        "--keystroke-ms", type=float, default=0, help="type each question key by key, this far apart"
+    )
     args = parser.parse_args()
     lines = (DATA / "news-2022" / "questions.jsonl").read_text().splitlines()
     questions = [" ".join(json.loads(line)["question"].split()) for line in lines[: args.questions]]
-    print(json.dumps(asyncio.run(measure(args.big_index, questions)), indent=1))
+    if args.keystroke_ms:  # a key that prints nothing (a zero-width space) does not go into the box
+        questions = ["".join(c for c in q if c.isprintable()) for q in questions]
+    print(json.dumps(asyncio.run(measure(args.big_index, questions, args.keystroke_ms)), indent=1))
 
 
 if __name__ == "__main__":
