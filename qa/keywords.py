@@ -163,37 +163,84 @@ class KeywordIndex:
     def updated(self, removed: np.ndarray, added: Sequence[Postings]) -> KeywordIndex:
         """Without the passages `removed`, with those of `added` (which replace any they name).
 
-        Entries stay as word and passage positions (int32) throughout: writing news-2022's 6 million
-        postings again this way peaks ~300 MB lower than with chunk ids per entry.
+        Entries stay as word and passage positions (int32) throughout. Passages newer than every one kept
+        (new rows: SQLite gives them higher ids) are inserted after each word's entries, with no sort of
+        the whole index: a checkpoint of a long `qa index` then peaks well below a full rewrite.
         """
         if not len(removed) and not added:
             return self
-        gone = np.concatenate([np.asarray(removed, dtype=np.int64), *(a.chunk_ids for a in added)])
-        keep_docs = ~np.isin(self.chunk_ids, gone)
+        new_ids = np.concatenate([np.zeros(0, np.int64), *(a.chunk_ids for a in added)])
+        keep_docs = ~np.isin(self.chunk_ids, np.concatenate([np.asarray(removed, dtype=np.int64), new_ids]))
         kept_ids = self.chunk_ids[keep_docs]
-        chunk_ids = np.concatenate([kept_ids, *(a.chunk_ids for a in added)])
+        chunk_ids = np.concatenate([kept_ids, new_ids])
         lengths = np.concatenate([self.lengths[keep_docs], *(a.lengths for a in added)])
         order = np.argsort(chunk_ids, kind="stable")
         chunk_ids, lengths = chunk_ids[order], lengths[order]
-
         vocabulary = sorted(set(self.words).union(*(a.words for a in added)))
         where = {w: i for i, w in enumerate(vocabulary)}
+        renamed = np.array([where[w] for w in self.words], dtype=np.int32)  # ascending, as both are sorted
+        appended = not len(kept_ids) or not len(new_ids) or new_ids.min() > kept_ids[-1]
+        merge = self._appended if appended else self._resorted
+        vocabulary, used, docs, weights = merge(vocabulary, renamed, keep_docs, chunk_ids, added, where)
+        offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(used, out=offsets[1:])
+        return KeywordIndex(vocabulary, offsets, docs, weights, chunk_ids, lengths)
+
+    def _appended(
+        self,
+        vocabulary: list[str],
+        renamed: np.ndarray,
+        keep_docs: np.ndarray,
+        chunk_ids: np.ndarray,
+        added: Sequence[Postings],
+        where: dict[str, int],
+    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """`updated` when every added passage comes after the kept ones: the kept passages keep their
+        order (positions 0..kept-1), so each word's kept entries stay as they are, and the added entries
+        go in after them."""
+        if keep_docs.all():
+            docs, weights = self.docs, self.weights
+            old_counts = np.diff(self.offsets)
+        else:
+            position = np.full(len(self.chunk_ids), -1, dtype=np.int32)
+            position[keep_docs] = np.arange(int(keep_docs.sum()), dtype=np.int32)
+            keep = keep_docs[self.docs]
+            docs, weights = position[self.docs[keep]], np.asarray(self.weights[keep], dtype=np.float32)
+            kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
+            np.cumsum(keep, out=kept_before[1:])
+            old_counts = kept_before[self.offsets[1:]] - kept_before[self.offsets[:-1]]
+        new_words, new_docs, new_weights = _entries(added, where, chunk_ids)
+        order = np.lexsort((new_docs, new_words))
+        new_words, new_docs, new_weights = new_words[order], new_docs[order], new_weights[order]
+        used = np.zeros(len(vocabulary), dtype=np.int64)
+        used[renamed] = old_counts
+        ends = np.cumsum(used)  # where each word's kept entries end, in the kept entries
+        docs = np.insert(docs, ends[new_words], new_docs)  # equal places keep the order given
+        weights = np.insert(np.asarray(weights, dtype=np.float32), ends[new_words], new_weights)
+        used += np.bincount(new_words, minlength=len(vocabulary))
+        if (used == 0).any():  # words whose passages all left
+            held = np.flatnonzero(used)
+            vocabulary, used = [vocabulary[i] for i in held], used[held]
+        return vocabulary, used, docs, weights
+
+    def _resorted(
+        self,
+        vocabulary: list[str],
+        renamed: np.ndarray,
+        keep_docs: np.ndarray,
+        chunk_ids: np.ndarray,
+        added: Sequence[Postings],
+        where: dict[str, int],
+    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """`updated` in general (an added passage among the kept ones): every entry sorted again."""
+        kept_ids = self.chunk_ids[keep_docs]
         position = np.full(len(self.chunk_ids), -1, dtype=np.int32)  # old passage -> its new position
         position[keep_docs] = np.searchsorted(chunk_ids, kept_ids)
         keep = keep_docs[self.docs]
-        renamed = np.array([where[w] for w in self.words], dtype=np.int32)
-        word_parts = [np.repeat(renamed, np.diff(self.offsets))[keep]]
-        doc_parts = [position[self.docs[keep]]]
-        weight_parts = [np.asarray(self.weights[keep], dtype=np.float32)]
-        for part in added:
-            renamed = np.array([where[w] for w in part.words], dtype=np.int32)
-            word_parts.append(renamed[part.word_of] if len(renamed) else np.zeros(0, np.int32))
-            doc_parts.append(np.searchsorted(chunk_ids, part.chunks).astype(np.int32))
-            weight_parts.append(part.weights.astype(np.float32))
-        word_of = np.concatenate(word_parts)
-        docs = np.concatenate(doc_parts)
-        weights = np.concatenate(weight_parts)
-        del word_parts, doc_parts, weight_parts
+        new_words, new_docs, new_weights = _entries(added, where, chunk_ids)
+        word_of = np.concatenate([np.repeat(renamed, np.diff(self.offsets))[keep], new_words])
+        docs = np.concatenate([position[self.docs[keep]], new_docs])
+        weights = np.concatenate([np.asarray(self.weights[keep], dtype=np.float32), new_weights])
 
         used = np.bincount(word_of, minlength=len(vocabulary))
         if (used == 0).any():  # words whose passages all left
@@ -202,9 +249,7 @@ class KeywordIndex:
             renumber[held] = np.arange(len(held), dtype=np.int32)
             vocabulary, word_of, used = [vocabulary[i] for i in held], renumber[word_of], used[held]
         order = np.lexsort((docs, word_of))  # by word, then passage: the same file however it was built
-        offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-        np.cumsum(used, out=offsets[1:])
-        return KeywordIndex(vocabulary, offsets, docs[order], weights[order], chunk_ids, lengths)
+        return vocabulary, used, docs[order], weights[order]
 
     # -- search -----------------------------------------------------------------------------------
 
@@ -293,6 +338,19 @@ class KeywordIndex:
         if len(index.offsets) != len(index.words) + 1 or len(index.lengths) != len(index.chunk_ids):
             raise IndexProblem(f"{path} is damaged")
         return index
+
+
+def _entries(
+    added: Sequence[Postings], where: dict[str, int], chunk_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries of `added` as (word's place in the vocabulary, passage's place in `chunk_ids`, weight)."""
+    words, docs, weights = [np.zeros(0, np.int32)], [np.zeros(0, np.int32)], [np.zeros(0, np.float32)]
+    for part in added:
+        part_words = np.array([where[w] for w in part.words], dtype=np.int32)
+        words.append(part_words[part.word_of] if len(part_words) else np.zeros(0, np.int32))
+        docs.append(np.searchsorted(chunk_ids, part.chunks).astype(np.int32))
+        weights.append(part.weights.astype(np.float32))
+    return np.concatenate(words), np.concatenate(docs), np.concatenate(weights)
 
 
 def _mapped_members(path: Path) -> dict[str, np.ndarray]:

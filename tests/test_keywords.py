@@ -14,7 +14,7 @@ import pytest
 from qa import retrieve as retrieve_module
 from qa import vectors as vectors_module
 from qa.core import QA
-from qa.keywords import KeywordIndex, keyword_file
+from qa.keywords import KeywordIndex, Postings, keyword_file
 from qa.retrieve import fts_query, keyword_search, retrieve
 from qa.store import Store, load_vectors, vector_file
 from tests.conftest import SHARED_DATA
@@ -135,6 +135,35 @@ def test_keyword_postings_rank_passages_as_fts5_does(news_index: tuple[Path, Pat
         finally:
             together.close()
         assert tokenizer.tokens(["São Paulo", "—"]) == [("sao", "paulo"), ()]
+    finally:
+        store.close()
+
+
+def test_postings_added_in_any_order_or_removed_are_those_read_at_once(news_index: tuple[Path, Path]) -> None:
+    # New passages (ids above every kept one) go in after each word's entries; passages added among the
+    # kept ones are sorted in with all the rest. Both ways must give the postings read in one go.
+    store = Store(news_index[0], readonly=True)
+    try:
+
+        def read(chunk_ids: np.ndarray) -> Postings:
+            return store.tokenizer.postings(store.keyword_rows(chunk_ids.tolist()))
+
+        ids = store.chunk_ids()
+        first, second, third = (read(part) for part in np.array_split(ids, 3))
+        none = np.zeros(0, np.int64)
+        at_once = KeywordIndex.empty().updated(none, [read(ids)])
+        in_order = KeywordIndex.empty().updated(none, [first]).updated(none, [second]).updated(none, [third])
+        assert_same_postings(in_order, at_once)
+        assert_same_postings(
+            KeywordIndex.empty().updated(none, [third]).updated(none, [second, first]), at_once
+        )
+        assert_same_postings(in_order.updated(none, [read(ids[:1]), read(ids[-1:])]), at_once)  # read again
+
+        gone = second.chunk_ids[::2]  # removed as new ones come: some words leave with them
+        left = KeywordIndex.empty().updated(none, [first, second]).updated(gone, [third])
+        assert_same_postings(left, KeywordIndex.empty().updated(none, [read(np.setdiff1d(ids, gone))]))
+        assert len(left.words) < len(at_once.words)
+        assert_same_postings(left.updated(ids[1::2], []), at_once.updated(np.union1d(gone, ids[1::2]), []))
     finally:
         store.close()
 
