@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import os
@@ -603,23 +604,19 @@ class _Indexer:
         return removed
 
     def _finish(self) -> None:
-        """Publish the vectors: save a new generation file, then commit its number (caller's transaction)."""
-        if self.rebuild:
-            self._fit_index_type()
-            generation = int(self.store.manifest.get("generation", 0)) + 1
-            self._publish_keywords(generation)
-            self.vectors.save(vector_file(self.store.index_dir, generation))
-            self.store.set_manifest(generation=generation)
-            self.store.conn.execute("COMMIT")
-            return
-        if not self.dirty and not self.retitled:
+        """Publish the vectors: save a new generation file, then commit its number (caller's transaction;
+        a rebuild's own, which this commits)."""
+        if not self.rebuild and not self.dirty and not self.retitled:
             return
         self._fit_index_type()
         generation = int(self.store.manifest.get("generation", 0)) + 1
         self._publish_keywords(generation)
         self.vectors.save(vector_file(self.store.index_dir, generation))
         self.store.set_manifest(generation=generation)
+        if self.rebuild:
+            self.store.conn.execute("COMMIT")
         self.dirty = False
+        _return_freed_memory()
 
     def _fit_index_type(self) -> None:
         """Exact search while small; IVF-SQ8 past the threshold, retrained as the collection grows."""
@@ -644,6 +641,17 @@ class _Indexer:
         for path in self.store.index_dir.glob("model-*"):
             if path.is_dir() and path.name != self.store.manifest.get("model_dir"):
                 shutil.rmtree(path, ignore_errors=True)
+
+
+def _return_freed_memory() -> None:
+    """Hand the pages of freed arrays back to the system. glibc keeps them for reuse, so a long `qa index`
+    grew by what each publish left behind: with this, 2,000 news articles (29,321 chunks) ended at 263 MB
+    instead of 318, and peaked at 335 instead of 357 (bench/results.md)."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc: its allocator returns memory its own way
+        return
+    trim(0)
 
 
 def _size(path: Path) -> int:
