@@ -38,22 +38,22 @@ def test_qa_answers_the_seed_question_in_a_real_terminal(seed_index: Path, tmp_p
     def screen() -> str:
         return tmux_run("capture-pane", "-p", "-t", "qa")
 
-    def wait_for(condition: Callable[[str], bool], timeout: float, what: str) -> float:
+    def wait_for(condition: Callable[[str], bool], timeout: float, what: str) -> None:
+        """Until the screen shows `what`; the timeout only tells a hang from a slow machine (the speed of
+        each step is measured in bench/, not asserted here)."""
         started = time.monotonic()
         text = ""
         while time.monotonic() - started < timeout:
             text = screen()
             if condition(text):
-                return time.monotonic() - started
+                return
             time.sleep(0.1)
         raise AssertionError(f"no {what} after {timeout}s; the screen shows:\n{text}")
 
-    started = time.monotonic()
     tmux_run("new-session", "-d", "-s", "qa", "-x", "120", "-y", "40", command)
     tmux_run("set-option", "-s", "escape-time", "0")  # pass escape on at once, as a terminal does
     try:
-        first_frame = wait_for(lambda text: "Conversation" in text, 15, "first frame")
-        assert first_frame < 3, f"the first frame took {first_frame:.1f}s"
+        wait_for(lambda text: "Conversation" in text, 15, "first frame")
         wait_for(lambda text: "Ready" in text, 30, "ready status")
         tmux_run("send-keys", "-t", "qa", "-l", SEED_QUESTION)
         tmux_run("send-keys", "-t", "qa", "Enter")
@@ -67,4 +67,3 @@ def test_qa_answers_the_seed_question_in_a_real_terminal(seed_index: Path, tmp_p
         wait_for(lambda text: "chars 1647-1749" in text, 15, "reader")
     finally:
         subprocess.run([tmux, "-L", socket, "kill-server"], capture_output=True)
-    assert time.monotonic() - started < 60
