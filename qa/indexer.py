@@ -616,7 +616,6 @@ class _Indexer:
         if self.rebuild:
             self.store.conn.execute("COMMIT")
         self.dirty = False
-        _return_freed_memory()
 
     def _fit_index_type(self) -> None:
         """Exact search while small; IVF-SQ8 past the threshold, retrained as the collection grows."""
@@ -627,7 +626,9 @@ class _Indexer:
         self.store.set_manifest(index_type=self.vectors.kind, trained_on=trained_on)
 
     def _remove_stale_files(self, *, keep_previous: bool = False) -> None:
-        """Older vector generations and models no longer named by the manifest."""
+        """Older vector generations and models no longer named by the manifest (after each publish, once
+        its transaction has ended); and the memory the publish freed goes back to the system."""
+        _return_freed_memory()
         self.store.refresh_manifest()
         generation = int(self.store.manifest.get("generation", 0))
         kept = [generation - 1, generation] if keep_previous else [generation]
@@ -649,8 +650,9 @@ def _return_freed_memory() -> None:
     instead of 318, and peaked at 335 instead of 357 (bench/results.md)."""
     try:
         trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc: its allocator returns memory its own way
+    except (OSError, AttributeError, TypeError):  # not glibc: its allocator returns memory its own way
         return
+    trim.argtypes = [ctypes.c_size_t]
     trim(0)
 
 
