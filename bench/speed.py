@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import random
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -62,18 +61,30 @@ def rate(encode: Callable[[list[str]], np.ndarray], texts: list[str]) -> tuple[f
     return len(texts) / (time.perf_counter() - started), vectors
 
 
-def qa_index(index_dir: Path, *options: str) -> float:
+def qa_index(index_dir: Path, *options: str) -> tuple[float, float]:
+    """Seconds and peak RSS (MiB) of a fresh `qa index` of news-2022-w2."""
     shutil.rmtree(index_dir, ignore_errors=True)
     articles = DATA / "news-2022-w2" / "articles.jsonl"
-    return run([*QA, "index", str(articles), "--index-dir", str(index_dir), *options])
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*QA, "index", str(articles), "--index-dir", str(index_dir), *options],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # wait4 gives this process's own peak; RUSAGE_CHILDREN would give the largest of every child so far.
+    _, wait_status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(wait_status)
+    if process.returncode:
+        raise SystemExit(f"qa index failed with exit code {process.returncode}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
 def indexing(work: Path, sample_size: int) -> dict[str, float]:
     """`qa index` (int8, the default, and fp32) against bare sentence-transformers on the same chunks."""
     index_dir = work / "w2-index"
-    wall = qa_index(index_dir)
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    fp32_wall = qa_index(work / "w2-index-fp32", "--precision", "fp32")
+    wall, peak_mb = qa_index(index_dir)
+    fp32_wall, _ = qa_index(work / "w2-index-fp32", "--precision", "fp32")
     texts, stored = chunks(index_dir)
     picked = random.Random(0).sample(range(len(texts)), min(sample_size, len(texts)))
     sample = [texts[i] for i in picked]
