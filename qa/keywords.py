@@ -178,78 +178,35 @@ class KeywordIndex:
         chunk_ids, lengths = chunk_ids[order], lengths[order]
         vocabulary = sorted(set(self.words).union(*(a.words for a in added)))
         where = {w: i for i, w in enumerate(vocabulary)}
-        renamed = np.array([where[w] for w in self.words], dtype=np.int32)  # ascending, as both are sorted
-        appended = not len(kept_ids) or not len(new_ids) or new_ids.min() > kept_ids[-1]
-        merge = self._appended if appended else self._resorted
-        vocabulary, used, docs, weights = merge(vocabulary, renamed, keep_docs, chunk_ids, added, where)
+        docs, weights, kept_counts = self._kept_entries(keep_docs, chunk_ids)
+        used = np.zeros(len(vocabulary), dtype=np.int64)  # entries per word: the kept ones, then all
+        used[[where[w] for w in self.words]] = kept_counts
+        new_words, new_docs, new_weights = _entries_of(added, where, chunk_ids)
+        if not len(kept_ids) or not len(new_ids) or new_ids.min() > kept_ids[-1]:
+            docs, weights = _inserted_after_each_word(used, docs, weights, new_words, new_docs, new_weights)
+        else:  # an added passage among the kept ones (a retitled article read again)
+            docs, weights = _sorted_together(used, docs, weights, new_words, new_docs, new_weights)
+        used += np.bincount(new_words, minlength=len(vocabulary))
+        held = used > 0  # words whose passages all left are dropped
+        if not held.all():
+            vocabulary, used = [w for w, h in zip(vocabulary, held, strict=True) if h], used[held]
         offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
         np.cumsum(used, out=offsets[1:])
         return KeywordIndex(vocabulary, offsets, docs, weights, chunk_ids, lengths)
 
-    def _appended(
-        self,
-        vocabulary: list[str],
-        renamed: np.ndarray,
-        keep_docs: np.ndarray,
-        chunk_ids: np.ndarray,
-        added: Sequence[Postings],
-        where: dict[str, int],
-    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-        """`updated` when every added passage comes after the kept ones: the kept passages keep their
-        order (positions 0..kept-1), so each word's kept entries stay as they are, and the added entries
-        go in after them."""
-        if keep_docs.all():
-            docs, weights = self.docs, self.weights
-            old_counts = np.diff(self.offsets)
-        else:
-            position = np.full(len(self.chunk_ids), -1, dtype=np.int32)
-            position[keep_docs] = np.arange(int(keep_docs.sum()), dtype=np.int32)
-            keep = keep_docs[self.docs]
-            docs, weights = position[self.docs[keep]], np.asarray(self.weights[keep], dtype=np.float32)
-            kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
-            np.cumsum(keep, out=kept_before[1:])
-            old_counts = kept_before[self.offsets[1:]] - kept_before[self.offsets[:-1]]
-        new_words, new_docs, new_weights = _entries(added, where, chunk_ids)
-        order = np.lexsort((new_docs, new_words))
-        new_words, new_docs, new_weights = new_words[order], new_docs[order], new_weights[order]
-        used = np.zeros(len(vocabulary), dtype=np.int64)
-        used[renamed] = old_counts
-        ends = np.cumsum(used)  # where each word's kept entries end, in the kept entries
-        docs = np.insert(docs, ends[new_words], new_docs)  # equal places keep the order given
-        weights = np.insert(np.asarray(weights, dtype=np.float32), ends[new_words], new_weights)
-        used += np.bincount(new_words, minlength=len(vocabulary))
-        if (used == 0).any():  # words whose passages all left
-            held = np.flatnonzero(used)
-            vocabulary, used = [vocabulary[i] for i in held], used[held]
-        return vocabulary, used, docs, weights
-
-    def _resorted(
-        self,
-        vocabulary: list[str],
-        renamed: np.ndarray,
-        keep_docs: np.ndarray,
-        chunk_ids: np.ndarray,
-        added: Sequence[Postings],
-        where: dict[str, int],
-    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-        """`updated` in general (an added passage among the kept ones): every entry sorted again."""
-        kept_ids = self.chunk_ids[keep_docs]
-        position = np.full(len(self.chunk_ids), -1, dtype=np.int32)  # old passage -> its new position
-        position[keep_docs] = np.searchsorted(chunk_ids, kept_ids)
+    def _kept_entries(
+        self, keep_docs: np.ndarray, chunk_ids: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The entries of the passages kept, in their order, with each passage's place in `chunk_ids`; and
+        how many entries each of this index's words keeps."""
+        position = np.searchsorted(chunk_ids, self.chunk_ids).astype(np.int32)  # of the kept passages
+        if keep_docs.all() and (not len(position) or position[-1] == len(position) - 1):
+            return self.docs, self.weights, np.diff(self.offsets)  # every passage kept, in its place
         keep = keep_docs[self.docs]
-        new_words, new_docs, new_weights = _entries(added, where, chunk_ids)
-        word_of = np.concatenate([np.repeat(renamed, np.diff(self.offsets))[keep], new_words])
-        docs = np.concatenate([position[self.docs[keep]], new_docs])
-        weights = np.concatenate([np.asarray(self.weights[keep], dtype=np.float32), new_weights])
-
-        used = np.bincount(word_of, minlength=len(vocabulary))
-        if (used == 0).any():  # words whose passages all left
-            held = np.flatnonzero(used)
-            renumber = np.full(len(vocabulary), -1, dtype=np.int32)
-            renumber[held] = np.arange(len(held), dtype=np.int32)
-            vocabulary, word_of, used = [vocabulary[i] for i in held], renumber[word_of], used[held]
-        order = np.lexsort((docs, word_of))  # by word, then passage: the same file however it was built
-        return vocabulary, used, docs[order], weights[order]
+        kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
+        np.cumsum(keep, out=kept_before[1:])
+        counts = kept_before[self.offsets[1:]] - kept_before[self.offsets[:-1]]
+        return position[self.docs[keep]], np.asarray(self.weights[keep], dtype=np.float32), counts
 
     # -- search -----------------------------------------------------------------------------------
 
@@ -340,7 +297,42 @@ class KeywordIndex:
         return index
 
 
-def _entries(
+def _inserted_after_each_word(
+    kept: np.ndarray,
+    docs: np.ndarray,
+    weights: np.ndarray,
+    words: np.ndarray,
+    new_docs: np.ndarray,
+    new_weights: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Entries of passages that come after every kept one, put after each word's `kept` entries: the kept
+    entries stay in order, with no sort of the whole index (a checkpoint's peak then stays low)."""
+    order = np.lexsort((new_docs, words))
+    ends = np.cumsum(kept)[words[order]]  # where each word's kept entries end
+    # Entries given the same place keep their order, which is by passage.
+    docs = np.insert(docs, ends, new_docs[order])
+    return docs, np.insert(np.asarray(weights, np.float32), ends, new_weights[order])
+
+
+def _sorted_together(
+    kept: np.ndarray,
+    docs: np.ndarray,
+    weights: np.ndarray,
+    words: np.ndarray,
+    new_docs: np.ndarray,
+    new_weights: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kept and new entries sorted together, by word, then passage: the same file however it was built."""
+    word_of = np.concatenate([np.repeat(np.arange(len(kept), dtype=np.int32), kept), words])
+    docs, weights = (
+        np.concatenate([docs, new_docs]),
+        np.concatenate([np.asarray(weights, np.float32), new_weights]),
+    )
+    order = np.lexsort((docs, word_of))
+    return docs[order], weights[order]
+
+
+def _entries_of(
     added: Sequence[Postings], where: dict[str, int], chunk_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The entries of `added` as (word's place in the vocabulary, passage's place in `chunk_ids`, weight)."""
